@@ -1,0 +1,183 @@
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use futures_core::stream::{FusedStream, Stream};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use pin_project_lite::pin_project;
+use std::collections::VecDeque;
+
+use super::{check_workers, pull};
+use crate::util::size_hint;
+
+pin_project! {
+    /// Stream for the [`map_concurrent_unordered`](crate::StreamExtPlus::map_concurrent_unordered) method.
+    #[must_use = "streams do nothing unless polled"]
+    #[project = MapConcurrentUnorderedProj]
+    pub struct MapConcurrentUnordered<St, Fut, F>
+    where
+        Fut: Future,
+    {
+        #[pin]
+        stream: St,
+        f: F,
+        running: FuturesUnordered<Fut>,
+        // Outputs that finished during an eager refill; they count against
+        // `workers` until they are yielded.
+        finished: VecDeque<Fut::Output>,
+        workers: usize,
+        upstream_done: bool,
+        done: bool,
+    }
+}
+
+impl<St, Fut, F> fmt::Debug for MapConcurrentUnordered<St, Fut, F>
+where
+    St: fmt::Debug,
+    Fut: Future,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapConcurrentUnordered")
+            .field("stream", &self.stream)
+            .field("in_flight", &self.running.len())
+            .field("finished", &self.finished.len())
+            .field("workers", &self.workers)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<St, Fut, F> MapConcurrentUnordered<St, Fut, F>
+where
+    St: Stream,
+    F: FnMut(St::Item) -> Fut,
+    Fut: Future,
+{
+    pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
+        check_workers("map_concurrent_unordered", workers);
+        Self {
+            stream,
+            f,
+            running: FuturesUnordered::new(),
+            finished: VecDeque::new(),
+            workers,
+            upstream_done: false,
+            done: false,
+        }
+    }
+
+    /// How many futures are running now (at most `workers`).
+    pub fn in_flight(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Acquires a reference to the underlying stream.
+    pub fn get_ref(&self) -> &St {
+        &self.stream
+    }
+
+    /// Acquires a mutable reference to the underlying stream. Pulling items from
+    /// it directly skips them.
+    pub fn get_mut(&mut self) -> &mut St {
+        &mut self.stream
+    }
+
+    /// Acquires a pinned mutable reference to the underlying stream.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
+        self.project().stream
+    }
+
+    /// Consumes the adapter and returns the underlying stream. Running futures
+    /// and finished outputs not yet yielded are dropped.
+    pub fn into_inner(self) -> St {
+        self.stream
+    }
+}
+
+impl<St, Fut, F> MapConcurrentUnorderedProj<'_, St, Fut, F>
+where
+    St: Stream,
+    F: FnMut(St::Item) -> Fut,
+    Fut: Future,
+{
+    /// Takes ready items while fewer than `workers` are taken and not yielded.
+    fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
+        let room = *self.workers - self.running.len() - self.finished.len();
+        let (f, running) = (&mut *self.f, &mut *self.running);
+        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+            running.push(f(item));
+            true
+        })
+    }
+
+    /// Eager refill, done just before an output is handed out (see
+    /// `MapConcurrent`).
+    fn refill(&mut self, cx: &mut Context<'_>) {
+        while self.take_work(cx) > 0 {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(out)) => self.finished.push_back(out),
+                _ => break,
+            }
+        }
+    }
+}
+
+impl<St, Fut, F> Stream for MapConcurrentUnordered<St, Fut, F>
+where
+    St: Stream,
+    F: FnMut(St::Item) -> Fut,
+    Fut: Future,
+{
+    type Item = Fut::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(out) = this.finished.pop_front() {
+            this.refill(cx);
+            return Poll::Ready(Some(out));
+        }
+        this.take_work(cx);
+        match this.running.poll_next_unpin(cx) {
+            Poll::Ready(Some(out)) => {
+                this.refill(cx);
+                Poll::Ready(Some(out))
+            }
+            // Nothing runs or waits: upstream has ended or registered our waker.
+            Poll::Ready(None) => {
+                if *this.upstream_done {
+                    *this.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Pending
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let pending = self.running.len() + self.finished.len();
+        let upstream = if self.upstream_done {
+            (0, Some(0))
+        } else {
+            self.stream.size_hint()
+        };
+        size_hint::add(upstream, pending)
+    }
+}
+
+impl<St, Fut, F> FusedStream for MapConcurrentUnordered<St, Fut, F>
+where
+    St: Stream,
+    F: FnMut(St::Item) -> Fut,
+    Fut: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}

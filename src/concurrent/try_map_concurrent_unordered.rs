@@ -1,0 +1,214 @@
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use futures_core::stream::{FusedStream, Stream, TryStream};
+use futures_core::TryFuture;
+use futures_util::future::{IntoFuture, TryFutureExt};
+use futures_util::stream::{FuturesUnordered, IntoStream, StreamExt, TryStreamExt};
+use pin_project_lite::pin_project;
+use std::collections::VecDeque;
+
+use super::{check_workers, pull};
+use crate::util::size_hint;
+
+pin_project! {
+    /// Stream for the [`try_map_concurrent_unordered`](crate::TryStreamExtPlus::try_map_concurrent_unordered) method.
+    #[must_use = "streams do nothing unless polled"]
+    #[project = TryMapConcurrentUnorderedProj]
+    pub struct TryMapConcurrentUnordered<St, Fut, F>
+    where
+        St: TryStream,
+        Fut: TryFuture,
+    {
+        #[pin]
+        stream: IntoStream<St>,
+        f: F,
+        running: FuturesUnordered<IntoFuture<Fut>>,
+        // Outputs that finished during an eager refill, in completion order; an
+        // error, if any, is last.
+        finished: VecDeque<Result<Fut::Ok, Fut::Error>>,
+        workers: usize,
+        upstream_done: bool,
+        done: bool,
+    }
+}
+
+impl<St, Fut, F> fmt::Debug for TryMapConcurrentUnordered<St, Fut, F>
+where
+    St: TryStream + fmt::Debug,
+    Fut: TryFuture,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryMapConcurrentUnordered")
+            .field("stream", &self.stream)
+            .field("in_flight", &self.running.len())
+            .field("finished", &self.finished.len())
+            .field("workers", &self.workers)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl<St, Fut, F> TryMapConcurrentUnordered<St, Fut, F>
+where
+    St: TryStream,
+    F: FnMut(St::Ok) -> Fut,
+    Fut: TryFuture<Error = St::Error>,
+{
+    pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
+        check_workers("try_map_concurrent_unordered", workers);
+        Self {
+            stream: stream.into_stream(),
+            f,
+            running: FuturesUnordered::new(),
+            finished: VecDeque::new(),
+            workers,
+            upstream_done: false,
+            done: false,
+        }
+    }
+
+    /// How many futures are running now (at most `workers`).
+    pub fn in_flight(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Acquires a reference to the underlying stream.
+    pub fn get_ref(&self) -> &St {
+        self.stream.get_ref()
+    }
+
+    /// Acquires a mutable reference to the underlying stream. Pulling items from
+    /// it directly skips them.
+    pub fn get_mut(&mut self) -> &mut St {
+        self.stream.get_mut()
+    }
+
+    /// Acquires a pinned mutable reference to the underlying stream.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
+        self.project().stream.get_pin_mut()
+    }
+
+    /// Consumes the adapter and returns the underlying stream. Running futures
+    /// and finished outputs not yet yielded are dropped.
+    pub fn into_inner(self) -> St {
+        self.stream.into_inner()
+    }
+}
+
+impl<St, Fut, F> TryMapConcurrentUnorderedProj<'_, St, Fut, F>
+where
+    St: TryStream,
+    F: FnMut(St::Ok) -> Fut,
+    Fut: TryFuture<Error = St::Error>,
+{
+    /// The first error in time: every running future is dropped now, upstream
+    /// is never polled again, and the error is yielded after the outputs that
+    /// finished before it.
+    fn fail(&mut self, e: Fut::Error) {
+        self.running.clear();
+        self.finished.push_back(Err(e));
+        *self.upstream_done = true;
+    }
+
+    fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
+        let room = *self.workers - self.running.len() - self.finished.len();
+        let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
+        pull(
+            self.stream.as_mut(),
+            self.upstream_done,
+            cx,
+            room,
+            |item| match item {
+                Ok(value) => {
+                    running.push(f(value).into_future());
+                    true
+                }
+                Err(e) => {
+                    running.clear();
+                    finished.push_back(Err(e));
+                    false
+                }
+            },
+        )
+    }
+
+    /// Eager refill before an output is handed out (see `MapConcurrent`).
+    fn refill(&mut self, cx: &mut Context<'_>) {
+        while self.take_work(cx) > 0 {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(out))) => self.finished.push_back(Ok(out)),
+                Poll::Ready(Some(Err(e))) => return self.fail(e),
+                _ => break,
+            }
+        }
+    }
+}
+
+impl<St, Fut, F> Stream for TryMapConcurrentUnordered<St, Fut, F>
+where
+    St: TryStream,
+    F: FnMut(St::Ok) -> Fut,
+    Fut: TryFuture<Error = St::Error>,
+{
+    type Item = Result<Fut::Ok, Fut::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        if this.finished.is_empty() {
+            this.take_work(cx);
+        }
+        let out = match this.finished.pop_front() {
+            Some(out) => out,
+            None => match this.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(out)) => out,
+                // Nothing runs or waits: upstream has ended or registered our waker.
+                Poll::Ready(None) if *this.upstream_done => {
+                    *this.done = true;
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            },
+        };
+        match out {
+            Ok(value) => {
+                this.refill(cx);
+                Poll::Ready(Some(Ok(value)))
+            }
+            Err(e) => {
+                *this.done = true;
+                *this.upstream_done = true;
+                this.running.clear();
+                this.finished.clear();
+                Poll::Ready(Some(Err(e)))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let pending = self.running.len() + self.finished.len();
+        let upstream = if self.upstream_done {
+            (0, Some(0))
+        } else {
+            self.stream.size_hint()
+        };
+        size_hint::at_most(size_hint::add(upstream, pending))
+    }
+}
+
+impl<St, Fut, F> FusedStream for TryMapConcurrentUnordered<St, Fut, F>
+where
+    St: TryStream,
+    F: FnMut(St::Ok) -> Fut,
+    Fut: TryFuture<Error = St::Error>,
+{
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}

@@ -1,0 +1,67 @@
+//! Operators for building streaming pipelines out of any [`Stream`](futures_core::Stream):
+//! concurrent stages with a fixed number of workers, bounded buffers with real
+//! backpressure, time operators, fan-in and fan-out, and a thread-pool stage for
+//! CPU work.
+//!
+//! Import [`StreamExtPlus`] (and [`TryStreamExtPlus`] for streams of `Result`s)
+//! and every stream gets the methods. They run unchanged on tokio, smol,
+//! async-std and `futures::executor`: no operator spawns a task or depends on a
+//! runtime.
+//!
+//! ```
+//! use futures::executor::block_on;
+//! use futures::stream::{self, StreamExt};
+//! use stream_plus::StreamExtPlus;
+//!
+//! let doubled: Vec<u32> = block_on(
+//!     stream::iter(1..=5)
+//!         // Up to 3 futures at once, outputs in input order.
+//!         .map_concurrent(3, |x| async move { x * 2 })
+//!         .collect(),
+//! );
+//! assert_eq!(doubled, [2, 4, 6, 8, 10]);
+//! ```
+//!
+//! # Rules every operator keeps
+//!
+//! - **Pull-based and bounded.** An adapter pulls from upstream only when it is
+//!   polled, and only as far as its documented bound.
+//! - **No hidden tasks.** Dropping an adapter drops its in-flight futures, timers
+//!   and buffered items at once. In-flight futures make progress only while the
+//!   adapter is polled.
+//! - **Fused.** Every adapter implements
+//!   [`FusedStream`](futures_core::stream::FusedStream).
+//! - **Cooperative.** A `poll_next` that finds ready work does a bounded number of
+//!   steps, then wakes itself and returns `Pending`, so one busy stream cannot
+//!   starve its executor.
+//! - **Invalid configuration panics at construction**, with a message that names
+//!   the method and the argument: `map_concurrent: workers must be at least 1`.
+//!
+//! # Features
+//!
+//! - `time` (default): time operators, timers from `async-io`.
+//! - `blocking` (default): the thread-pool stage, on the `blocking` crate's pool.
+
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod concurrent;
+mod ext;
+mod util;
+
+pub use ext::{StreamExtPlus, TryStreamExtPlus};
+
+/// The stream and future types returned by the methods of [`StreamExtPlus`] and
+/// [`TryStreamExtPlus`].
+pub mod adapters {
+    pub use crate::concurrent::{
+        MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
+        TryMapConcurrentUnordered,
+    };
+}

@@ -1,0 +1,24 @@
+//! Saturating arithmetic on `Stream::size_hint` pairs.
+
+/// `hint` plus `n` items that are certain to come.
+pub(crate) fn add(hint: (usize, Option<usize>), n: usize) -> (usize, Option<usize>) {
+    let (lo, hi) = hint;
+    (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
+}
+
+/// The upper bound only: for adapters that may drop items, the lower bound is 0.
+pub(crate) fn at_most(hint: (usize, Option<usize>)) -> (usize, Option<usize>) {
+    (0, hint.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_saturates() {
+        assert_eq!(add((usize::MAX, Some(usize::MAX)), 1), (usize::MAX, None));
+        assert_eq!(add((1, Some(2)), 3), (4, Some(5)));
+        assert_eq!(add((1, None), 3), (4, None));
+    }
+}
