@@ -1,1 +1,84 @@
-fn main() {}
+//! The concurrent family beside its futures-util peers, in one criterion group
+//! per workload so that the report shows the two side by side.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use futures::executor::block_on;
+use futures::future::{ready, Future};
+use futures::stream::{self, StreamExt};
+use std::pin::Pin;
+use std::time::Duration;
+use stream_plus::StreamExtPlus;
+
+const READY_N: u64 = 1_000_000;
+
+fn sum<S: futures::Stream<Item = u64>>(s: S) -> u64 {
+    block_on(s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))))
+}
+
+/// 1M futures that are ready on their first poll: pure adapter overhead.
+fn ready_futures(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ordered_ready_1M_w64");
+    g.throughput(Throughput::Elements(READY_N));
+    g.sample_size(20);
+    g.bench_function("stream_plus_map_concurrent", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map_concurrent(64, ready)))
+    });
+    g.bench_function("futures_buffered", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map(ready).buffered(64)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("unordered_ready_1M_w64");
+    g.throughput(Throughput::Elements(READY_N));
+    g.sample_size(20);
+    g.bench_function("stream_plus_map_concurrent_unordered", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map_concurrent_unordered(64, ready)))
+    });
+    g.bench_function("futures_buffer_unordered", |b| {
+        b.iter(|| {
+            sum(stream::iter(0..black_box(READY_N))
+                .map(ready)
+                .buffer_unordered(64))
+        })
+    });
+    g.finish();
+}
+
+type BoxFut = Pin<Box<dyn Future<Output = u64> + Send>>;
+
+/// Item 0 takes 50 ms, the other 399 take 1 ms; 8 workers.
+fn slow_head_job(i: u64) -> BoxFut {
+    let d = if i == 0 {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_millis(1)
+    };
+    Box::pin(async move {
+        async_io::Timer::after(d).await;
+        i
+    })
+}
+
+fn slow_head(c: &mut Criterion) {
+    const N: u64 = 400;
+    let mut g = c.benchmark_group("slow_head_n400_w8");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(4));
+    g.bench_function("stream_plus_map_concurrent_default", |b| {
+        b.iter(|| sum(stream::iter(0..N).map_concurrent(8, slow_head_job)))
+    });
+    g.bench_function("stream_plus_map_concurrent_reorder_512", |b| {
+        b.iter(|| {
+            sum(stream::iter(0..N)
+                .map_concurrent(8, slow_head_job)
+                .reorder_capacity(512))
+        })
+    });
+    g.bench_function("futures_buffered", |b| {
+        b.iter(|| sum(stream::iter(0..N).map(slow_head_job).buffered(8)))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ready_futures, slow_head);
+criterion_main!(benches);

@@ -38,9 +38,8 @@ pub trait StreamExtPlus: Stream {
     /// as running, a slow head item does not stall the other workers.
     ///
     /// In-flight futures make progress only while this stream is polled. If the
-    /// consumer does long work between polls, put
-    /// [`decouple`](StreamExtPlus::decouple)-style buffering after it, or spawn
-    /// the stream.
+    /// consumer does long work between polls, spawn the stream behind a bounded
+    /// channel (`decouple`) so it keeps being polled.
     ///
     /// Dropping the stream drops every running future and every waiting output
     /// at once. A panic in `f` or in a future propagates to the caller of

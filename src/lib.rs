@@ -57,6 +57,11 @@ mod util;
 
 pub use ext::{StreamExtPlus, TryStreamExtPlus};
 
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The stream and future types returned by the methods of [`StreamExtPlus`] and
 /// [`TryStreamExtPlus`].
 pub mod adapters {

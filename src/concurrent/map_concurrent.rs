@@ -21,6 +21,8 @@ pin_project! {
         stream: St,
         f: F,
         running: FuturesUnordered<Indexed<Fut>>,
+        // `running.len()`, kept here because it is read on every poll.
+        in_flight: usize,
         reorder: ReorderBuffer<Fut::Output>,
         // Sequence number of the next item taken from upstream.
         next_in: u64,
@@ -39,7 +41,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapConcurrent")
             .field("stream", &self.stream)
-            .field("in_flight", &self.running.len())
+            .field("in_flight", &self.in_flight)
             .field("reordered", &self.reorder.len())
             .field("workers", &self.workers)
             .field("reorder_capacity", &self.reorder_capacity)
@@ -60,6 +62,7 @@ where
             stream,
             f,
             running: FuturesUnordered::new(),
+            in_flight: 0,
             reorder: ReorderBuffer::new(),
             next_in: 0,
             workers,
@@ -84,7 +87,7 @@ where
 
     /// How many futures are running now (at most `workers`).
     pub fn in_flight(&self) -> usize {
-        self.running.len()
+        self.in_flight
     }
 
     /// Acquires a reference to the underlying stream.
@@ -118,29 +121,44 @@ where
 {
     /// Free room for new work: a free worker, and a free slot under the bound on
     /// items taken from upstream and not yet yielded.
+    #[inline]
     fn room(&self) -> usize {
         let taken = (*self.next_in - self.reorder.next_seq()) as usize;
         let slots = *self.workers + *self.reorder_capacity - taken;
-        (*self.workers - self.running.len()).min(slots)
+        (*self.workers - *self.in_flight).min(slots)
     }
 
     /// Takes ready items into the free room and creates their futures.
+    #[inline]
     fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
         let room = self.room();
         let (f, running, next_in) = (&mut *self.f, &mut *self.running, &mut *self.next_in);
-        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+        let taken = pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
             running.push(Indexed::new(*next_in, f(item)));
             *next_in += 1;
             true
-        })
+        });
+        *self.in_flight += taken;
+        taken
+    }
+
+    /// Polls the running futures; counts the one that finished.
+    #[inline]
+    fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, Fut::Output)>> {
+        let polled = self.running.poll_next_unpin(cx);
+        if let Poll::Ready(Some(_)) = polled {
+            *self.in_flight -= 1;
+        }
+        polled
     }
 
     /// Eager refill, done just before an output is handed out: starts the next
     /// ready items and polls their futures once, so that work goes on while the
     /// consumer is busy with the output.
+    #[inline]
     fn refill(&mut self, cx: &mut Context<'_>) {
         while self.take_work(cx) > 0 {
-            match self.running.poll_next_unpin(cx) {
+            match self.poll_running(cx) {
                 Poll::Ready(Some((seq, out))) => self.reorder.insert(seq, out),
                 _ => break,
             }
@@ -171,7 +189,7 @@ where
 
             this.take_work(cx);
 
-            match this.running.poll_next_unpin(cx) {
+            match this.poll_running(cx) {
                 Poll::Ready(Some((seq, out))) => {
                     if seq == this.reorder.next_seq() {
                         this.reorder.skip();

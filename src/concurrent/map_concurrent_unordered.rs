@@ -22,6 +22,8 @@ pin_project! {
         stream: St,
         f: F,
         running: FuturesUnordered<Fut>,
+        // `running.len()`, kept here because it is read on every poll.
+        in_flight: usize,
         // Outputs that finished during an eager refill; they count against
         // `workers` until they are yielded.
         finished: VecDeque<Fut::Output>,
@@ -39,7 +41,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapConcurrentUnordered")
             .field("stream", &self.stream)
-            .field("in_flight", &self.running.len())
+            .field("in_flight", &self.in_flight)
             .field("finished", &self.finished.len())
             .field("workers", &self.workers)
             .field("done", &self.done)
@@ -59,6 +61,7 @@ where
             stream,
             f,
             running: FuturesUnordered::new(),
+            in_flight: 0,
             finished: VecDeque::new(),
             workers,
             upstream_done: false,
@@ -68,7 +71,7 @@ where
 
     /// How many futures are running now (at most `workers`).
     pub fn in_flight(&self) -> usize {
-        self.running.len()
+        self.in_flight
     }
 
     /// Acquires a reference to the underlying stream.
@@ -101,20 +104,34 @@ where
     Fut: Future,
 {
     /// Takes ready items while fewer than `workers` are taken and not yielded.
+    #[inline]
     fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
-        let room = *self.workers - self.running.len() - self.finished.len();
+        let room = *self.workers - *self.in_flight - self.finished.len();
         let (f, running) = (&mut *self.f, &mut *self.running);
-        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+        let taken = pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
             running.push(f(item));
             true
-        })
+        });
+        *self.in_flight += taken;
+        taken
+    }
+
+    /// Polls the running futures; counts the one that finished.
+    #[inline]
+    fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
+        let polled = self.running.poll_next_unpin(cx);
+        if let Poll::Ready(Some(_)) = polled {
+            *self.in_flight -= 1;
+        }
+        polled
     }
 
     /// Eager refill, done just before an output is handed out (see
     /// `MapConcurrent`).
+    #[inline]
     fn refill(&mut self, cx: &mut Context<'_>) {
         while self.take_work(cx) > 0 {
-            match self.running.poll_next_unpin(cx) {
+            match self.poll_running(cx) {
                 Poll::Ready(Some(out)) => self.finished.push_back(out),
                 _ => break,
             }
@@ -140,7 +157,7 @@ where
             return Poll::Ready(Some(out));
         }
         this.take_work(cx);
-        match this.running.poll_next_unpin(cx) {
+        match this.poll_running(cx) {
             Poll::Ready(Some(out)) => {
                 this.refill(cx);
                 Poll::Ready(Some(out))

@@ -26,6 +26,7 @@ pub(crate) fn check_workers(method: &str, workers: usize) {
 /// Sets `*done` when the stream ends or `take` stops it, and never polls it
 /// after that. Returns how many items were taken. When it returns less than
 /// `room` and `*done` is false, the stream has registered the waker of `cx`.
+#[inline]
 pub(crate) fn pull<St: Stream>(
     mut stream: Pin<&mut St>,
     done: &mut bool,

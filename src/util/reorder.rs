@@ -34,18 +34,29 @@ impl<T> ReorderBuffer<T> {
     }
 
     /// Stores the output of item `seq` (`seq >= next_seq()`).
+    #[inline]
     pub(crate) fn insert(&mut self, seq: u64, value: T) {
         debug_assert!(seq >= self.next, "output stored twice");
         let idx = (seq - self.next) as usize;
-        if idx >= self.slots.len() {
-            self.slots.resize_with(idx + 1, || None);
-        }
-        debug_assert!(self.slots[idx].is_none(), "output stored twice");
-        self.slots[idx] = Some(value);
         self.filled += 1;
+        if idx == self.slots.len() {
+            // The common case: outputs finish roughly in order.
+            self.slots.push_back(Some(value));
+            return;
+        }
+        while idx > self.slots.len() {
+            self.slots.push_back(None);
+        }
+        if idx == self.slots.len() {
+            self.slots.push_back(Some(value));
+        } else {
+            debug_assert!(self.slots[idx].is_none(), "output stored twice");
+            self.slots[idx] = Some(value);
+        }
     }
 
     /// Releases the output of item `next_seq()` if it is here.
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self.slots.front_mut() {
             Some(slot @ Some(_)) => {

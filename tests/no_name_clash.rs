@@ -1,0 +1,46 @@
+//! API.md rule 1: with every popular extension trait in scope, each of our
+//! methods still resolves without an ambiguity error. This file compiling is
+//! the test; running it checks the calls do something sensible.
+
+#![allow(unused_imports)]
+
+use futures::stream::{self, StreamExt as _};
+use futures::{SinkExt, StreamExt, TryStreamExt};
+use stream_plus::{StreamExtPlus, TryStreamExtPlus};
+use tokio_stream::StreamExt as TokioStreamExt;
+
+#[test]
+fn every_method_resolves_with_all_traits_in_scope() {
+    futures::executor::block_on(async {
+        let a: Vec<u8> =
+            StreamExt::collect(stream::iter([1u8, 2]).map_concurrent(2, |x| async move { x }))
+                .await;
+        assert_eq!(a, [1, 2]);
+        let b: Vec<u8> = StreamExt::collect(
+            stream::iter([1u8])
+                .map_concurrent(1, |x| async move { x })
+                .reorder_capacity(3),
+        )
+        .await;
+        assert_eq!(b, [1]);
+        let c: Vec<u8> = StreamExt::collect(
+            stream::iter([1u8]).map_concurrent_unordered(2, |x| async move { x }),
+        )
+        .await;
+        assert_eq!(c, [1]);
+        let d: Vec<u8> =
+            StreamExt::collect(stream::iter([1u8, 2]).switch_map(|x| stream::iter([x]))).await;
+        assert_eq!(d, [2]);
+        let e: Vec<Result<u8, ()>> = StreamExt::collect(
+            stream::iter([Ok::<u8, ()>(1)]).try_map_concurrent(2, |x| async move { Ok(x) }),
+        )
+        .await;
+        assert_eq!(e, [Ok(1)]);
+        let f: Vec<Result<u8, ()>> = StreamExt::collect(
+            stream::iter([Ok::<u8, ()>(1)])
+                .try_map_concurrent_unordered(2, |x| async move { Ok(x) }),
+        )
+        .await;
+        assert_eq!(f, [Ok(1)]);
+    });
+}
