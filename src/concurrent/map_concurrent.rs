@@ -157,7 +157,7 @@ where
     /// consumer is busy with the output.
     #[inline]
     fn refill(&mut self, cx: &mut Context<'_>) {
-        while self.take_work(cx) > 0 {
+        while self.room() > 0 && self.take_work(cx) > 0 {
             match self.poll_running(cx) {
                 Poll::Ready(Some((seq, out))) => self.reorder.insert(seq, out),
                 _ => break,

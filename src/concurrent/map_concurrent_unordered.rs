@@ -130,7 +130,7 @@ where
     /// `MapConcurrent`).
     #[inline]
     fn refill(&mut self, cx: &mut Context<'_>) {
-        while self.take_work(cx) > 0 {
+        while *self.in_flight + self.finished.len() < *self.workers && self.take_work(cx) > 0 {
             match self.poll_running(cx) {
                 Poll::Ready(Some(out)) => self.finished.push_back(out),
                 _ => break,
