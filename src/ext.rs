@@ -3,8 +3,21 @@
 
 use core::future::Future;
 use futures_core::{Stream, TryFuture, TryStream};
+#[cfg(feature = "time")]
+use std::time::Duration;
 
 use crate::adapters::*;
+
+/// The timer-precision paragraph shared by the time operators' docs.
+#[cfg(feature = "time")]
+macro_rules! timer_precision {
+    () => {
+        "\n**Timer precision.** Timers are `async-io`'s, driven by its reactor on any \
+         executor; they never fire early, and on an idle machine they fire within \
+         tens of microseconds of the deadline (finer than tokio's 1 ms wheel). \
+         Everything time-based is relative to when the adapter is polled."
+    };
+}
 
 /// Operators for every [`Stream`]. Blanket-implemented: `use stream_plus::StreamExtPlus`.
 ///
@@ -152,6 +165,253 @@ pub trait StreamExtPlus: Stream {
         S2: Stream,
     {
         SwitchMap::new(self, f)
+    }
+
+    /// Yields an item only once `quiet` has passed with no newer item; a newer
+    /// item replaces the pending one (Rx's `debounceTime`).
+    ///
+    /// Upstream is drained continuously (that is the meaning of debounce), but
+    /// only the newest item is held: memory stays at one item. When upstream ends
+    /// with an item pending, that item is yielded at once, then the stream ends.
+    ///
+    /// [`max_wait(d)`](Debounce::max_wait) also yields the pending item once it
+    /// has waited `d` since the first item of its run, so a source that is never
+    /// quiet still makes progress.
+    ///
+    /// One timer is reused for the adapter's life and moved lazily: a burst of
+    /// items costs one timer operation per firing, not one per item.
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `quiet` is zero: `debounce: quiet must be greater than zero`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// // A burst with no pause: only its last item survives.
+    /// let out: Vec<u32> = block_on(stream::iter(1..=5).debounce(Duration::from_millis(10)).collect());
+    /// assert_eq!(out, [5]);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn debounce(self, quiet: Duration) -> Debounce<Self>
+    where
+        Self: Sized,
+    {
+        Debounce::new(self, quiet)
+    }
+
+    /// Yields an item, then discards every item that arrives within `period` of
+    /// it; the next item after that window is yielded at once and opens a new
+    /// window (Rx's `throttleFirst`).
+    ///
+    /// Upstream keeps being drained while the window is open, and nothing is
+    /// held: an item is judged when it arrives, so no timer is needed at all.
+    /// (tokio-stream's `throttle` is different: it delays items and drops none;
+    /// that is [`space_out`](StreamExtPlus::space_out) here.)
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero: `throttle_first: period must be greater than zero`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<u32> = block_on(stream::iter(1..=5).throttle_first(Duration::from_secs(1)).collect());
+    /// assert_eq!(out, [1]);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn throttle_first(self, period: Duration) -> ThrottleFirst<Self>
+    where
+        Self: Sized,
+    {
+        ThrottleFirst::new(self, period)
+    }
+
+    /// Ticks on a fixed grid (first poll + k·`period`) and at each tick yields the
+    /// newest item received since the previous tick, if any (Rx's `sample`).
+    ///
+    /// Upstream is drained continuously; only the newest item is held. Ticks
+    /// missed by a late consumer are skipped, not burst. No timer runs while
+    /// there is nothing to sample. When upstream ends with an unsampled item, it
+    /// is yielded at once, then the stream ends.
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero: `sample: period must be greater than zero`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// // Upstream ends before the first tick: its last item is flushed.
+    /// let out: Vec<u32> = block_on(stream::iter(1..=5).sample(Duration::from_secs(1)).collect());
+    /// assert_eq!(out, [5]);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn sample(self, period: Duration) -> Sample<Self>
+    where
+        Self: Sized,
+    {
+        Sample::new(self, period)
+    }
+
+    /// Yields every item, at least `period` apart; the first at once. Nothing is
+    /// dropped.
+    ///
+    /// Upstream is not pulled while waiting, so backpressure reaches the source.
+    /// The gap is measured between the instants items are yielded. This is what
+    /// tokio-stream calls `throttle`.
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `period` is zero: `space_out: period must be greater than zero`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::{Duration, Instant};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let start = Instant::now();
+    /// let out: Vec<u32> = block_on(stream::iter(1..=3).space_out(Duration::from_millis(10)).collect());
+    /// assert_eq!(out, [1, 2, 3]);
+    /// assert!(start.elapsed() >= Duration::from_millis(20));
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn space_out(self, period: Duration) -> SpaceOut<Self>
+    where
+        Self: Sized,
+    {
+        SpaceOut::new(self, period)
+    }
+
+    /// Lets items through a token bucket of `count` tokens, full at the start and
+    /// refilled continuously at `count` per `per`.
+    ///
+    /// A burst of up to `count` items passes at once; after that, items pass at
+    /// the refill rate, so over any stretch of time T at most
+    /// `count + count·T/per` items pass. It waits, never drops, and does not pull
+    /// upstream while it waits. (Implemented as GCRA: one instant of state.)
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `count` is 0 (`rate_limit: count must be at least 1`) or `per` is zero
+    /// (`rate_limit: per must be greater than zero`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::{Duration, Instant};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let start = Instant::now();
+    /// // 3 at once, then one every 10 ms.
+    /// let out: Vec<u32> =
+    ///     block_on(stream::iter(1..=5).rate_limit(3, Duration::from_millis(30)).collect());
+    /// assert_eq!(out, [1, 2, 3, 4, 5]);
+    /// assert!(start.elapsed() >= Duration::from_millis(20));
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn rate_limit(self, count: usize, per: Duration) -> RateLimit<Self>
+    where
+        Self: Sized,
+    {
+        RateLimit::new(self, count, per)
+    }
+
+    /// Collects items into batches: yields a batch when it holds `max` items, or
+    /// when `timeout` has passed since the first item of the batch.
+    ///
+    /// Never yields an empty batch; yields the partial batch when upstream ends.
+    /// Holds at most `max` items. A ready burst fills whole batches without
+    /// touching the timer (it is armed only when the adapter would otherwise
+    /// wait). This is tokio-stream's `chunks_timeout`.
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0 (`batch_timeout: max must be at least 1`) or `timeout` is
+    /// zero (`batch_timeout: timeout must be greater than zero`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<Vec<u32>> =
+    ///     block_on(stream::iter(1..=5).batch_timeout(2, Duration::from_secs(1)).collect());
+    /// assert_eq!(out, [vec![1, 2], vec![3, 4], vec![5]]);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn batch_timeout(self, max: usize, timeout: Duration) -> BatchTimeout<Self>
+    where
+        Self: Sized,
+    {
+        BatchTimeout::new(self, max, timeout)
+    }
+
+    /// Yields `Ok(item)` per item; if `limit` passes with no item (counted from
+    /// the first poll, then from each item), yields `Err(Elapsed)` once and ends.
+    ///
+    /// Unlike tokio-stream's `timeout`, the stream ends at the first gap: it is
+    /// for detecting a dead source. One timer is reused for the adapter's life.
+    #[doc = timer_precision!()]
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is zero: `idle_timeout: limit must be greater than zero`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::{Elapsed, StreamExtPlus};
+    ///
+    /// let out: Vec<Result<u32, Elapsed>> = block_on(
+    ///     stream::iter([1, 2]).chain(stream::pending()).idle_timeout(Duration::from_millis(10)).collect(),
+    /// );
+    /// assert_eq!(out, [Ok(1), Ok(2), Err(Elapsed)]);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    fn idle_timeout(self, limit: Duration) -> IdleTimeout<Self>
+    where
+        Self: Sized,
+    {
+        IdleTimeout::new(self, limit)
     }
 }
 

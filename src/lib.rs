@@ -40,6 +40,8 @@
 //! # Features
 //!
 //! - `time` (default): time operators, timers from `async-io`.
+//! - `test-util` (off): `test_util::VirtualClock`, a manual clock that makes
+//!   the time operators deterministic in tests.
 //! - `blocking` (default): the thread-pool stage, on the `blocking` crate's pool.
 
 #![forbid(unsafe_code)]
@@ -53,7 +55,20 @@
 
 mod concurrent;
 mod ext;
+#[cfg(feature = "time")]
+mod time;
 mod util;
+
+#[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+pub use time::{interval, Elapsed};
+
+/// Deterministic testing of the time operators (feature `test-util`).
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    pub use crate::time::clock::VirtualClock;
+}
 
 pub use ext::{StreamExtPlus, TryStreamExtPlus};
 
@@ -68,5 +83,10 @@ pub mod adapters {
     pub use crate::concurrent::{
         MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
         TryMapConcurrentUnordered,
+    };
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    pub use crate::time::{
+        BatchTimeout, Debounce, IdleTimeout, Interval, RateLimit, Sample, SpaceOut, ThrottleFirst,
     };
 }

@@ -44,3 +44,39 @@ fn every_method_resolves_with_all_traits_in_scope() {
         assert_eq!(f, [Ok(1)]);
     });
 }
+
+#[cfg(feature = "time")]
+#[test]
+fn every_time_method_resolves_with_all_traits_in_scope() {
+    use std::time::Duration;
+    let d = Duration::from_millis(1);
+    futures::executor::block_on(async {
+        let one = || stream::iter([1u8]);
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().debounce(d)).await, [1]);
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().debounce(d).max_wait(d)).await,
+            [1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().throttle_first(d)).await,
+            [1]
+        );
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().sample(d)).await, [1]);
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().space_out(d)).await, [1]);
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().rate_limit(1, d)).await,
+            [1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().batch_timeout(2, d)).await,
+            [vec![1]]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().idle_timeout(d)).await,
+            [Ok(1)]
+        );
+        assert!(StreamExt::next(&mut stream_plus::interval(d))
+            .await
+            .is_some());
+    });
+}

@@ -16,6 +16,7 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
+    #[inline]
     pub(crate) fn new() -> Self {
         Self { left: POLL_BUDGET }
     }
@@ -23,6 +24,7 @@ impl Budget {
     /// Spends one step. Returns `false` when the budget is used up; the caller
     /// has then been woken (so returning `Poll::Pending` is allowed) and must
     /// return `Poll::Pending` without further work.
+    #[inline]
     pub(crate) fn spend(&mut self, cx: &mut Context<'_>) -> bool {
         if self.left == 0 {
             cx.waker().wake_by_ref();

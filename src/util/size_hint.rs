@@ -1,12 +1,14 @@
 //! Saturating arithmetic on `Stream::size_hint` pairs.
 
 /// `hint` plus `n` items that are certain to come.
+#[inline]
 pub(crate) fn add(hint: (usize, Option<usize>), n: usize) -> (usize, Option<usize>) {
     let (lo, hi) = hint;
     (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
 }
 
 /// The upper bound only: for adapters that may drop items, the lower bound is 0.
+#[inline]
 pub(crate) fn at_most(hint: (usize, Option<usize>)) -> (usize, Option<usize>) {
     (0, hint.1)
 }

@@ -5,6 +5,8 @@
 pub mod exec;
 pub mod script;
 pub mod track;
+#[cfg(feature = "test-util")]
+pub mod virt;
 
 pub use exec::{on_every_executor, Executor, EXECUTORS};
 pub use futures_test::task::new_count_waker;

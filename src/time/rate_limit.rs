@@ -1,0 +1,118 @@
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+use std::time::{Duration, Instant};
+
+use super::clock::{Clock, Timer};
+use super::{check_count, check_duration};
+
+pin_project! {
+    /// Stream for the [`rate_limit`](crate::StreamExtPlus::rate_limit) method.
+    #[must_use = "streams do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct RateLimit<St> {
+        #[pin]
+        stream: St,
+        // Time to refill one token: `per / count`.
+        interval: Duration,
+        // How far ahead of now the bucket may be spent: `(count - 1) · interval`.
+        burst: Duration,
+        clock: Clock,
+        timer: Timer,
+        // The bucket as a "theoretical arrival time" (GCRA): the instant at which
+        // the bucket would be full again. `None` until the first poll: full.
+        full_at: Option<Instant>,
+        done: bool,
+    }
+}
+
+impl<St: Stream> RateLimit<St> {
+    pub(crate) fn new(stream: St, count: usize, per: Duration) -> Self {
+        check_count("rate_limit", "count", count);
+        check_duration("rate_limit", "per", per);
+        // `per / count` in nanoseconds, at least 1 ns so that time moves on.
+        let interval_ns = (per.as_nanos() / count as u128).max(1);
+        let interval = Duration::from_nanos(u64::try_from(interval_ns).unwrap_or(u64::MAX));
+        let burst = interval.saturating_mul(u32::try_from(count - 1).unwrap_or(u32::MAX));
+        let clock = Clock::current();
+        let timer = clock.timer();
+        Self {
+            stream,
+            interval,
+            burst,
+            clock,
+            timer,
+            full_at: None,
+            done: false,
+        }
+    }
+
+    /// Acquires a reference to the underlying stream.
+    pub fn get_ref(&self) -> &St {
+        &self.stream
+    }
+
+    /// Acquires a mutable reference to the underlying stream.
+    pub fn get_mut(&mut self) -> &mut St {
+        &mut self.stream
+    }
+
+    /// Acquires a pinned mutable reference to the underlying stream.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
+        self.project().stream
+    }
+
+    /// Consumes the adapter and returns the underlying stream.
+    pub fn into_inner(self) -> St {
+        self.stream
+    }
+}
+
+impl<St: Stream> Stream for RateLimit<St> {
+    type Item = St::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St::Item>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        // A token is free once `full_at - burst` has come. Until then upstream
+        // is not pulled.
+        if let Some(full_at) = *this.full_at {
+            if let Some(token_at) = full_at.checked_sub(*this.burst) {
+                if this.timer.poll_until(token_at, cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+        }
+        match this.stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(item)) => {
+                let now = this.clock.now();
+                let base = this.full_at.map_or(now, |full_at| full_at.max(now));
+                *this.full_at = Some(base + *this.interval);
+                Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => {
+                *this.done = true;
+                this.timer.clear();
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            (0, Some(0))
+        } else {
+            self.stream.size_hint()
+        }
+    }
+}
+
+impl<St: Stream> FusedStream for RateLimit<St> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}

@@ -1,0 +1,151 @@
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+use std::time::{Duration, Instant};
+
+use super::check_duration;
+use super::clock::{Clock, Timer};
+use crate::util::{size_hint, Budget};
+
+pin_project! {
+    /// Stream for the [`sample`](crate::StreamExtPlus::sample) method.
+    #[must_use = "streams do nothing unless polled"]
+    #[derive(Debug)]
+    pub struct Sample<St: Stream> {
+        #[pin]
+        stream: St,
+        period: Duration,
+        clock: Clock,
+        timer: Timer,
+        // The grid's origin: the first poll.
+        origin: Option<Instant>,
+        // The tick that will sample `latest`.
+        next_tick: Option<Instant>,
+        // The newest item received since the previous tick.
+        latest: Option<St::Item>,
+        upstream_done: bool,
+        done: bool,
+    }
+}
+
+impl<St: Stream> Sample<St> {
+    pub(crate) fn new(stream: St, period: Duration) -> Self {
+        check_duration("sample", "period", period);
+        let clock = Clock::current();
+        let timer = clock.timer();
+        Self {
+            stream,
+            period,
+            clock,
+            timer,
+            origin: None,
+            next_tick: None,
+            latest: None,
+            upstream_done: false,
+            done: false,
+        }
+    }
+
+    /// Acquires a reference to the underlying stream.
+    pub fn get_ref(&self) -> &St {
+        &self.stream
+    }
+
+    /// Acquires a mutable reference to the underlying stream.
+    pub fn get_mut(&mut self) -> &mut St {
+        &mut self.stream
+    }
+
+    /// Acquires a pinned mutable reference to the underlying stream.
+    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
+        self.project().stream
+    }
+
+    /// Consumes the adapter and returns the underlying stream; an unsampled
+    /// item is dropped.
+    pub fn into_inner(self) -> St {
+        self.stream
+    }
+}
+
+/// The first grid point `origin + k·period` (k >= 1) strictly after `now`.
+fn tick_after(origin: Instant, period: Duration, now: Instant) -> Instant {
+    let elapsed = now.saturating_duration_since(origin).as_nanos();
+    let k = elapsed / period.as_nanos() + 1;
+    // k·period fits a Duration for any realistic uptime; saturate otherwise.
+    let offset = period
+        .checked_mul(u32::try_from(k).unwrap_or(u32::MAX))
+        .unwrap_or(Duration::MAX);
+    origin.checked_add(offset).unwrap_or(now + period)
+}
+
+impl<St: Stream> Stream for Sample<St> {
+    type Item = St::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St::Item>> {
+        let mut this = self.project();
+        if *this.done {
+            return Poll::Ready(None);
+        }
+        let origin = *this.origin.get_or_insert_with(|| this.clock.now());
+
+        // Keep only the newest ready item.
+        let mut budget = Budget::new();
+        while !*this.upstream_done {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(item)) => {
+                    if this.latest.replace(item).is_none() && this.next_tick.is_none() {
+                        // The first item since the last tick: wait for the next
+                        // grid point (no timer runs while there is nothing to sample).
+                        *this.next_tick = Some(tick_after(origin, *this.period, this.clock.now()));
+                    }
+                    if !budget.spend(cx) {
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(None) => *this.upstream_done = true,
+                Poll::Pending => break,
+            }
+        }
+        if *this.upstream_done {
+            // Flush the unsampled item at once, then end.
+            this.timer.clear();
+            return match this.latest.take() {
+                Some(item) => Poll::Ready(Some(item)),
+                None => {
+                    *this.done = true;
+                    Poll::Ready(None)
+                }
+            };
+        }
+        let Some(tick) = *this.next_tick else {
+            return Poll::Pending; // nothing to sample; upstream will wake us
+        };
+        if this.timer.poll_until(tick, cx).is_pending() {
+            return Poll::Pending;
+        }
+        // Ticks missed by a late consumer are skipped: the item is sampled once,
+        // and the next tick is the next grid point after now.
+        *this.next_tick = None;
+        Poll::Ready(this.latest.take())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let pending = usize::from(self.latest.is_some());
+        if self.upstream_done {
+            return (pending, Some(pending));
+        }
+        let (_, hi) = size_hint::add(self.stream.size_hint(), pending);
+        (pending, hi)
+    }
+}
+
+impl<St: Stream> FusedStream for Sample<St> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
