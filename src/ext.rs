@@ -167,6 +167,275 @@ pub trait StreamExtPlus: Stream {
         SwitchMap::new(self, f)
     }
 
+    /// Buffers up to `capacity` items between upstream and the consumer, with a
+    /// chosen [`Overflow`](crate::Overflow) policy; [`dropped()`](BufferWith::dropped)
+    /// counts what was discarded.
+    ///
+    /// Each poll first moves the items upstream has ready *now* into the queue
+    /// (up to the crate's poll budget, so an always-ready source cannot make it
+    /// spin), then yields the oldest. With `Overflow::Backpressure` it stops
+    /// pulling when full; with `DropOldest` it keeps pulling and evicts the
+    /// oldest queued item; with `DropNewest` it keeps pulling and discards the
+    /// incoming item.
+    ///
+    /// The buffer fills only while this stream is polled. To keep a source
+    /// drained while the consumer is busy elsewhere, use
+    /// [`decouple`](StreamExtPlus::decouple).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: `buffer_with: capacity must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::{Overflow, StreamExtPlus};
+    ///
+    /// let mut s = stream::iter(1..=5).buffer_with(2, Overflow::DropOldest);
+    /// // The first poll drains all five ready items through a queue of two.
+    /// assert_eq!(block_on(s.next()), Some(4));
+    /// assert_eq!(block_on(s.next()), Some(5));
+    /// assert_eq!(block_on(s.next()), None);
+    /// assert_eq!(s.dropped(), 3);
+    /// ```
+    fn buffer_with(self, capacity: usize, overflow: crate::Overflow) -> BufferWith<Self>
+    where
+        Self: Sized,
+    {
+        BufferWith::new(self, capacity, overflow, "buffer_with")
+    }
+
+    /// Keeps only the latest ready item: `buffer_with(1, Overflow::DropOldest)`.
+    ///
+    /// The consumer always gets the newest item upstream had ready when it
+    /// polled; older ones are dropped (and counted by
+    /// [`dropped()`](BufferWith::dropped)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<u32> = block_on(stream::iter(1..=5).conflate().collect());
+    /// assert_eq!(out, [5]);
+    /// ```
+    fn conflate(self) -> BufferWith<Self>
+    where
+        Self: Sized,
+    {
+        BufferWith::new(self, 1, crate::Overflow::DropOldest, "conflate")
+    }
+
+    /// Splits the pipeline at a bounded channel: returns the receiving end, a
+    /// [`Decoupled`] stream, and a [`Driver`] future that the caller spawns on
+    /// any runtime.
+    ///
+    /// The driver pulls upstream and sends into a channel of `capacity` items (it
+    /// may hold one more in hand while the channel is full). This is the cure for
+    /// in-flight work that stalls while the consumer is busy elsewhere: the
+    /// stages before `decouple` keep being polled by the driver's task.
+    ///
+    /// - Dropping the `Decoupled` end wakes the driver, which then completes
+    ///   without pulling upstream again.
+    /// - A panic in upstream is caught by the driver (which then completes
+    ///   normally) and re-raised, with its payload, in the task polling
+    ///   `Decoupled`, after the items sent before it.
+    /// - Dropping the driver early ends `Decoupled` after the items already sent.
+    ///
+    /// The driver is `Send` when the stream and its items are.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: `decouple: capacity must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let (received, driver) = stream::iter(1..=3).decouple(2);
+    /// // Normally: spawn `driver` (tokio::spawn, smol::spawn, ...).
+    /// let (out, ()) = block_on(futures::future::join(received.collect::<Vec<u32>>(), driver));
+    /// assert_eq!(out, [1, 2, 3]);
+    /// ```
+    fn decouple(self, capacity: usize) -> (Decoupled<Self::Item>, Driver<Self>)
+    where
+        Self: Sized,
+    {
+        crate::flow::decouple_new(self, capacity)
+    }
+
+    /// Merges with another stream of the same item type: items of both, as they
+    /// become ready.
+    ///
+    /// Fair: the stream that did not yield last is polled first, so neither can
+    /// starve the other. Ends when both have ended. For many streams, see
+    /// [`merge_all`](crate::merge_all).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<u32> = block_on(stream::iter([1, 3, 5]).merge_with(stream::iter([2, 4])).collect());
+    /// assert_eq!(out, [1, 2, 3, 4, 5]);
+    /// ```
+    fn merge_with<St2>(self, other: St2) -> MergeWith<Self, St2>
+    where
+        Self: Sized,
+        St2: Stream<Item = Self::Item>,
+    {
+        MergeWith::new(self, other)
+    }
+
+    /// Combines the latest values of two streams (Rx's `combineLatest`).
+    ///
+    /// Once both have yielded, yields `(a.clone(), b.clone())` of the latest
+    /// values every time either yields; when both are ready in the same poll,
+    /// they take turns. Ends when both have ended, or as soon as one has ended
+    /// without ever yielding (no pair can come then). Holds one value of each.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<(u32, char)> = block_on(stream::iter([1, 2]).zip_latest(stream::iter(['a', 'b'])).collect());
+    /// assert_eq!(out, [(1, 'a'), (2, 'a'), (2, 'b')]);
+    /// ```
+    fn zip_latest<St2>(self, other: St2) -> ZipLatest<Self, St2>
+    where
+        Self: Sized,
+        Self::Item: Clone,
+        St2: Stream,
+        St2::Item: Clone,
+    {
+        ZipLatest::new(self, other)
+    }
+
+    /// Splits the stream into `consumers` streams that each see every item, in
+    /// order.
+    ///
+    /// No task: whichever consumer needs the next item pulls the source (under a
+    /// lock) and wakes the consumers that wait for it. The fastest live consumer
+    /// is at most `capacity` items ahead of the slowest live one (exactly
+    /// `capacity` is allowed): the fast ones wait, nothing is dropped, and at most
+    /// `capacity` items are buffered. A dropped consumer stops holding the others
+    /// back. Consumers may run on different threads: `Broadcast` is `Send` and
+    /// `Sync` when the source and its items are.
+    ///
+    /// # Panics
+    ///
+    /// If `consumers` is 0 (`broadcast: consumers must be at least 1`) or
+    /// `capacity` is 0 (`broadcast: capacity must be at least 1`). If the source
+    /// panics, the consumer that polled it panics with the source's payload and
+    /// the others with a message that says so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let mut consumers = stream::iter(1..=3).broadcast(2, 8);
+    /// let b = consumers.pop().unwrap();
+    /// let a = consumers.pop().unwrap();
+    /// let (xs, ys) = block_on(futures::future::join(a.collect::<Vec<u32>>(), b.collect::<Vec<u32>>()));
+    /// assert_eq!(xs, [1, 2, 3]);
+    /// assert_eq!(ys, [1, 2, 3]);
+    /// ```
+    fn broadcast(self, consumers: usize, capacity: usize) -> Vec<Broadcast<Self>>
+    where
+        Self: Sized,
+        Self::Item: Clone,
+    {
+        crate::fan_out::broadcast_new(self, consumers, capacity)
+    }
+
+    /// Turns the stream into a `Clone` handle; every item goes to exactly one
+    /// clone (a work queue without a task).
+    ///
+    /// The clone that polls when an item is available takes it; clones that wait
+    /// are woken in the order they began to wait. Items are never held by a
+    /// clone, so dropping a waiting clone loses nothing. All clones end when the
+    /// source ends. `Balance` is `Send` when the source and its items are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let a = stream::iter(1..=4).balance();
+    /// let b = a.clone();
+    /// let (mut xs, ys) = block_on(futures::future::join(a.collect::<Vec<u32>>(), b.collect::<Vec<u32>>()));
+    /// xs.extend(ys);
+    /// xs.sort();
+    /// assert_eq!(xs, [1, 2, 3, 4]);
+    /// ```
+    fn balance(self) -> Balance<Self>
+    where
+        Self: Sized,
+    {
+        Balance::new(self)
+    }
+
+    /// Drops an item equal to the one yielded just before it.
+    ///
+    /// Holds a clone of the last item yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<u32> = block_on(stream::iter([1, 1, 2, 2, 2, 1]).dedup().collect());
+    /// assert_eq!(out, [1, 2, 1]);
+    /// ```
+    fn dedup(self) -> Dedup<Self>
+    where
+        Self: Sized,
+        Self::Item: PartialEq + Clone,
+    {
+        Dedup::new(self)
+    }
+
+    /// Drops an item whose key, `f(&item)`, equals the key of the item yielded
+    /// just before it. `f` is called once per item, inside `poll_next`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<&str> = block_on(stream::iter(["a", "b", "cc", "dd", "e"]).dedup_by_key(|s| s.len()).collect());
+    /// assert_eq!(out, ["a", "cc", "e"]);
+    /// ```
+    fn dedup_by_key<K, F>(self, f: F) -> DedupByKey<Self, F, K>
+    where
+        Self: Sized,
+        F: FnMut(&Self::Item) -> K,
+        K: PartialEq,
+    {
+        DedupByKey::new(self, f)
+    }
+
     /// Yields an item only once `quiet` has passed with no newer item; a newer
     /// item replaces the pending one (Rx's `debounceTime`).
     ///

@@ -55,6 +55,10 @@
 
 mod concurrent;
 mod ext;
+mod fan_in;
+mod fan_out;
+mod flow;
+mod misc;
 #[cfg(feature = "time")]
 mod time;
 mod util;
@@ -71,6 +75,8 @@ pub mod test_util {
 }
 
 pub use ext::{StreamExtPlus, TryStreamExtPlus};
+pub use fan_in::merge_all;
+pub use flow::Overflow;
 
 // The README's examples compile and run as doctests.
 #[cfg(doctest)]
@@ -84,6 +90,10 @@ pub mod adapters {
         MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
         TryMapConcurrentUnordered,
     };
+    pub use crate::fan_in::{MergeAll, MergeWith, ZipLatest};
+    pub use crate::fan_out::{Balance, Broadcast};
+    pub use crate::flow::{BufferWith, Decoupled, Driver};
+    pub use crate::misc::{Dedup, DedupByKey};
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     pub use crate::time::{

@@ -33,4 +33,15 @@ impl Budget {
         self.left -= 1;
         true
     }
+
+    /// Spends one step without waking: for loops that stop early but still
+    /// return `Ready` (so no wake-up is owed).
+    #[inline]
+    pub(crate) fn spend_quietly(&mut self) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
 }

@@ -7,6 +7,15 @@ pub(crate) fn add(hint: (usize, Option<usize>), n: usize) -> (usize, Option<usiz
     (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
 }
 
+/// Two streams' worth of items.
+#[inline]
+pub(crate) fn sum(a: (usize, Option<usize>), b: (usize, Option<usize>)) -> (usize, Option<usize>) {
+    (
+        a.0.saturating_add(b.0),
+        a.1.zip(b.1).and_then(|(x, y)| x.checked_add(y)),
+    )
+}
+
 /// The upper bound only: for adapters that may drop items, the lower bound is 0.
 #[inline]
 pub(crate) fn at_most(hint: (usize, Option<usize>)) -> (usize, Option<usize>) {

@@ -1,0 +1,5 @@
+//! Small stateful filters.
+
+mod dedup;
+
+pub use dedup::{Dedup, DedupByKey};
