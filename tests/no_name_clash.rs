@@ -6,7 +6,7 @@
 
 use futures::stream::{self, StreamExt as _};
 use futures::{SinkExt, StreamExt, TryStreamExt};
-use stream_plus::{StreamExtPlus, TryStreamExtPlus};
+use stream_plus::{Overflow, StreamExtPlus, TryStreamExtPlus};
 use tokio_stream::StreamExt as TokioStreamExt;
 
 #[test]
@@ -42,6 +42,36 @@ fn every_method_resolves_with_all_traits_in_scope() {
         )
         .await;
         assert_eq!(f, [Ok(1)]);
+
+        let one = || stream::iter([1u8]);
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().buffer_with(2, Overflow::Backpressure)).await,
+            [1]
+        );
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().conflate()).await, [1]);
+        let (rx, driver) = one().decouple(1);
+        let (g, ()) = futures::future::join(StreamExt::collect::<Vec<_>>(rx), driver).await;
+        assert_eq!(g, [1]);
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().merge_with(one())).await,
+            [1, 1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(stream_plus::merge_all([one(), one()])).await,
+            [1, 1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().zip_latest(one())).await,
+            [(1, 1)]
+        );
+        let mut b = one().broadcast(1, 1);
+        assert_eq!(StreamExt::collect::<Vec<_>>(b.pop().unwrap()).await, [1]);
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().balance()).await, [1]);
+        assert_eq!(StreamExt::collect::<Vec<_>>(one().dedup()).await, [1]);
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().dedup_by_key(|x| *x)).await,
+            [1]
+        );
     });
 }
 

@@ -63,15 +63,22 @@ struct SlotWaker {
 }
 
 impl SlotWaker {
+    /// Queues the stream (once) and wakes the parent task.
     fn enqueue(&self) {
-        if !self.queued.swap(true, Ordering::AcqRel) {
-            self.shared
-                .ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(self.index);
+        if self.requeue() {
             self.shared.parent.wake();
         }
+    }
+
+    /// Queues the stream (once), without waking: for the parent task itself,
+    /// which is running. Returns whether it was queued now.
+    fn requeue(&self) -> bool {
+        let newly = !self.queued.swap(true, Ordering::AcqRel);
+        if newly {
+            let mut ready = self.shared.ready.lock().unwrap_or_else(|e| e.into_inner());
+            ready.push_back(self.index);
+        }
+        newly
     }
 }
 
@@ -139,6 +146,8 @@ impl<S: Stream + Unpin> MergeAll<S> {
             shared: self.shared.clone(),
         });
         let waker = Waker::from(notify.clone());
+        // Polled on the next poll (the caller polls after pushing, or the
+        // waker wakes a task already waiting on this merge).
         notify.enqueue();
         self.slots[index] = Some(Slot {
             stream,
@@ -195,7 +204,7 @@ impl<S: Stream + Unpin> Stream for MergeAll<S> {
             match Pin::new(&mut slot.stream).poll_next(&mut inner_cx) {
                 Poll::Ready(Some(item)) => {
                     // It may have more: back of the queue, behind the others.
-                    slot.notify.enqueue();
+                    slot.notify.requeue();
                     return Poll::Ready(Some(item));
                 }
                 Poll::Ready(None) => {
