@@ -86,6 +86,9 @@ struct ReadmeDoctests;
 /// The stream and future types returned by the methods of [`StreamExtPlus`] and
 /// [`TryStreamExtPlus`].
 pub mod adapters {
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+    pub use crate::concurrent::{MapBlocking, MapBlockingUnordered};
     pub use crate::concurrent::{
         MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
         TryMapConcurrentUnordered,

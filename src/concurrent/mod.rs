@@ -1,11 +1,17 @@
 //! Fan-out stages: a fixed number of futures at once, in input or completion order.
 
+#[cfg(feature = "blocking")]
+mod blocking_pool;
+#[cfg(feature = "blocking")]
+mod map_blocking;
 mod map_concurrent;
 mod map_concurrent_unordered;
 mod switch_map;
 mod try_map_concurrent;
 mod try_map_concurrent_unordered;
 
+#[cfg(feature = "blocking")]
+pub use map_blocking::{MapBlocking, MapBlockingUnordered};
 pub use map_concurrent::MapConcurrent;
 pub use map_concurrent_unordered::MapConcurrentUnordered;
 pub use switch_map::SwitchMap;

@@ -1,0 +1,72 @@
+//! The CPU stage: `map_blocking` vs a serial loop, rayon (the limit), and the
+//! naive `map(|x| unblock(..)).buffered(W)`, at three sizes of work per item.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use futures::executor::block_on;
+use futures::future::ready;
+use futures::stream::{self, StreamExt};
+use rayon::prelude::*;
+use std::time::{Duration, Instant};
+use stream_plus::StreamExtPlus;
+
+/// Spins the CPU for `d`, then returns something that depends on `x`.
+fn spin(x: u64, d: Duration) -> u64 {
+    let end = Instant::now() + d;
+    let mut h = x;
+    while Instant::now() < end {
+        h = black_box(
+            h.wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407),
+        );
+    }
+    h
+}
+
+fn sizes(c: &mut Criterion) {
+    for (label, d, n) in [
+        ("10us", Duration::from_micros(10), 4000u64),
+        ("100us", Duration::from_micros(100), 400),
+        ("1ms", Duration::from_millis(1), 40),
+    ] {
+        let f = move |x: u64| spin(x, d);
+        let mut g = c.benchmark_group(format!("cpu_{label}_x{n}"));
+        g.throughput(Throughput::Elements(n));
+        g.sample_size(10);
+        g.bench_function("serial", |b| {
+            b.iter(|| (0..n).map(f).fold(0u64, u64::wrapping_add))
+        });
+        g.bench_function("rayon_par_iter", |b| {
+            b.iter(|| {
+                (0..n)
+                    .into_par_iter()
+                    .map(f)
+                    .reduce(|| 0, u64::wrapping_add)
+            })
+        });
+        for w in [2usize, 8] {
+            g.bench_function(format!("naive_unblock_buffered_{w}"), |b| {
+                b.iter(|| {
+                    block_on(
+                        stream::iter(0..n)
+                            .map(|x| blocking::unblock(move || f(x)))
+                            .buffered(w)
+                            .fold(0u64, |a, x| ready(a.wrapping_add(x))),
+                    )
+                })
+            });
+            g.bench_function(format!("stream_plus_map_blocking_{w}"), |b| {
+                b.iter(|| {
+                    block_on(
+                        stream::iter(0..n)
+                            .map_blocking(w, f)
+                            .fold(0u64, |a, x| ready(a.wrapping_add(x))),
+                    )
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, sizes);
+criterion_main!(benches);
