@@ -22,6 +22,26 @@
 //! assert_eq!(doubled, [2, 4, 6, 8, 10]);
 //! ```
 //!
+//! # The operators
+//!
+//! - **Concurrency:** [`map_concurrent`](StreamExtPlus::map_concurrent),
+//!   [`map_concurrent_unordered`](StreamExtPlus::map_concurrent_unordered),
+//!   [`switch_map`](StreamExtPlus::switch_map),
+//!   [`try_map_concurrent`](TryStreamExtPlus::try_map_concurrent),
+//!   [`try_map_concurrent_unordered`](TryStreamExtPlus::try_map_concurrent_unordered),
+//!   and on the thread pool `map_blocking`, `map_blocking_unordered` (feature
+//!   `blocking`).
+//! - **Flow control:** [`buffer_with`](StreamExtPlus::buffer_with),
+//!   [`conflate`](StreamExtPlus::conflate), [`decouple`](StreamExtPlus::decouple).
+//! - **Time** (feature `time`): `debounce`, `throttle_first`, `sample`,
+//!   `space_out`, `rate_limit`, `batch_timeout`, `idle_timeout`, `interval`.
+//! - **Fan-in:** [`merge_with`](StreamExtPlus::merge_with), [`merge_all`],
+//!   [`zip_latest`](StreamExtPlus::zip_latest).
+//! - **Fan-out:** [`broadcast`](StreamExtPlus::broadcast),
+//!   [`balance`](StreamExtPlus::balance).
+//! - **Misc:** [`dedup`](StreamExtPlus::dedup),
+//!   [`dedup_by_key`](StreamExtPlus::dedup_by_key).
+//!
 //! # Rules every operator keeps
 //!
 //! - **Pull-based and bounded.** An adapter pulls from upstream only when it is
