@@ -31,20 +31,7 @@ proptest! {
             let (items, expected) = (items.clone(), expected.clone());
             async move {
                 let mut s = stream::iter(items.clone()).interleave_pending().map_blocking(workers, work);
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(x) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(x);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let out = support::collect_checking_hint(&mut s).await;
                 assert_eq!(out, expected);
                 let mut out: Vec<u64> =
                     stream::iter(items).interleave_pending().map_blocking_unordered(workers, work).collect().await;

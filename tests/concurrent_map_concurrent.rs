@@ -11,27 +11,6 @@ use std::time::Duration;
 use stream_plus::StreamExtPlus;
 use support::{matrix_test, on_every_executor, Script, Step, Tracker, Wait};
 
-/// Checks every `size_hint` against what is really left.
-async fn collect_checking_hint<S: futures::Stream + Unpin>(mut s: S) -> Vec<S::Item> {
-    let mut out = Vec::new();
-    loop {
-        let (lo, hi) = s.size_hint();
-        match s.next().await {
-            Some(item) => {
-                out.push(item);
-                assert!(
-                    hi.map_or(true, |hi| hi >= 1),
-                    "upper bound {hi:?} but an item came"
-                );
-            }
-            None => {
-                assert_eq!(lo, 0, "lower bound {lo} but the stream ended");
-                return out;
-            }
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -57,7 +36,7 @@ proptest! {
                 if let Some(n) = reorder {
                     s = s.reorder_capacity(n);
                 }
-                let out = collect_checking_hint(s).await;
+                let out = support::collect_checking_hint(&mut s).await;
                 assert_eq!(out, expected);
                 assert!(tracker.max_running() <= workers);
                 assert_eq!(tracker.created(), tracker.dropped());

@@ -3,7 +3,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, Stream, StreamExt};
+use futures::stream::{self, FusedStream, StreamExt};
 use futures_test::stream::StreamTestExt;
 use proptest::prelude::*;
 use std::sync::atomic::Ordering::SeqCst;
@@ -30,20 +30,7 @@ proptest! {
                     .map_concurrent_unordered(workers, move |(v, yields)| {
                         t.future(Wait::Yields(yields), v as u32 + 1)
                     });
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(x) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(x);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let mut out = support::collect_checking_hint(&mut s).await;
                 if workers == 1 {
                     assert_eq!(out, expected);
                 }

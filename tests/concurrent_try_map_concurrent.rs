@@ -3,7 +3,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, Stream, StreamExt};
+use futures::stream::{self, FusedStream, StreamExt};
 use futures_test::stream::StreamTestExt;
 use proptest::prelude::*;
 use std::sync::atomic::Ordering::SeqCst;
@@ -67,20 +67,7 @@ proptest! {
                         if fails { Err(format!("f {v}")) } else { Ok(v as u32 * 2) }
                     }
                 });
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(x) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(x);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let out = support::collect_checking_hint(&mut s).await;
                 assert_eq!(out, expected);
                 assert!(tracker.max_running() <= workers);
                 assert_eq!(tracker.created(), tracker.dropped());

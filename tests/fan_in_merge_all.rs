@@ -36,20 +36,7 @@ proptest! {
                     stream::iter(items.into_iter().map(move |x| (i, x))).interleave_pending().boxed()
                 }));
                 let mut s = merged;
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(x) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(x);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let out = support::collect_checking_hint(&mut s).await;
                 for (i, items) in streams.iter().enumerate() {
                     let got: Vec<u8> = out.iter().filter(|(j, _)| *j == i).map(|(_, x)| *x).collect();
                     assert_eq!(&got, items);

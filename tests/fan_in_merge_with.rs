@@ -2,7 +2,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, Stream, StreamExt};
+use futures::stream::{self, FusedStream, StreamExt};
 use futures_test::stream::StreamTestExt;
 use proptest::prelude::*;
 use stream_plus::StreamExtPlus;
@@ -20,20 +20,7 @@ proptest! {
                 let left = stream::iter(a.clone().into_iter().map(|x| (0, x))).interleave_pending();
                 let right = stream::iter(b.clone().into_iter().map(|x| (1, x))).interleave_pending();
                 let mut s = left.merge_with(right);
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(x) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(x);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let out = support::collect_checking_hint(&mut s).await;
                 let left: Vec<u16> = out.iter().filter(|(side, _)| *side == 0).map(|(_, x)| *x).collect();
                 let right: Vec<u16> = out.iter().filter(|(side, _)| *side == 1).map(|(_, x)| *x).collect();
                 assert_eq!(left, a);

@@ -4,7 +4,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, Stream, StreamExt};
+use futures::stream::{self, FusedStream, StreamExt};
 use futures_test::stream::StreamTestExt;
 use proptest::prelude::*;
 use std::time::Duration;
@@ -75,20 +75,7 @@ proptest! {
             let (items, expected) = (items.clone(), expected.clone());
             async move {
                 let mut s = stream::iter(items).interleave_pending().batch_timeout(max, Duration::from_secs(60));
-                let mut out = Vec::new();
-                loop {
-                    let (lo, hi) = s.size_hint();
-                    match s.next().await {
-                        Some(b) => {
-                            assert!(hi.map_or(true, |hi| hi >= 1));
-                            out.push(b);
-                        }
-                        None => {
-                            assert_eq!(lo, 0);
-                            break;
-                        }
-                    }
-                }
+                let out = support::collect_checking_hint(&mut s).await;
                 assert_eq!(out, expected);
             }
         });

@@ -62,26 +62,7 @@ impl<St: Stream> Debounce<St> {
         self
     }
 
-    /// Acquires a reference to the underlying stream.
-    pub fn get_ref(&self) -> &St {
-        &self.stream
-    }
-
-    /// Acquires a mutable reference to the underlying stream.
-    pub fn get_mut(&mut self) -> &mut St {
-        &mut self.stream
-    }
-
-    /// Acquires a pinned mutable reference to the underlying stream.
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
-        self.project().stream
-    }
-
-    /// Consumes the adapter and returns the underlying stream; a pending item
-    /// is dropped.
-    pub fn into_inner(self) -> St {
-        self.stream
-    }
+    crate::util::stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream; a pending item is dropped.");
 }
 
 impl<St: Stream> Stream for Debounce<St> {

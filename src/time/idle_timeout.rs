@@ -40,25 +40,7 @@ impl<St: Stream> IdleTimeout<St> {
         }
     }
 
-    /// Acquires a reference to the underlying stream.
-    pub fn get_ref(&self) -> &St {
-        &self.stream
-    }
-
-    /// Acquires a mutable reference to the underlying stream.
-    pub fn get_mut(&mut self) -> &mut St {
-        &mut self.stream
-    }
-
-    /// Acquires a pinned mutable reference to the underlying stream.
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
-        self.project().stream
-    }
-
-    /// Consumes the adapter and returns the underlying stream.
-    pub fn into_inner(self) -> St {
-        self.stream
-    }
+    crate::util::stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream.");
 }
 
 impl<St: Stream> Stream for IdleTimeout<St> {

@@ -8,3 +8,32 @@ pub(crate) mod size_hint;
 pub(crate) use budget::Budget;
 pub(crate) use indexed::Indexed;
 pub(crate) use reorder::ReorderBuffer;
+
+/// The accessors every single-upstream adapter has, as in futures-util:
+/// `get_ref`, `get_mut`, `get_pin_mut` and `into_inner` (whose doc says what
+/// the adapter drops with itself).
+macro_rules! stream_accessors {
+    ($field:ident: $ty:ty, $into_inner_doc:literal) => {
+        /// Acquires a reference to the underlying stream.
+        pub fn get_ref(&self) -> &$ty {
+            &self.$field
+        }
+
+        /// Acquires a mutable reference to the underlying stream. Items pulled
+        /// from it directly bypass the adapter.
+        pub fn get_mut(&mut self) -> &mut $ty {
+            &mut self.$field
+        }
+
+        /// Acquires a pinned mutable reference to the underlying stream.
+        pub fn get_pin_mut(self: core::pin::Pin<&mut Self>) -> core::pin::Pin<&mut $ty> {
+            self.project().$field
+        }
+
+        #[doc = $into_inner_doc]
+        pub fn into_inner(self) -> $ty {
+            self.$field
+        }
+    };
+}
+pub(crate) use stream_accessors;

@@ -13,6 +13,29 @@ pub use futures_test::task::new_count_waker;
 pub use script::{Script, Step};
 pub use track::{yield_n, Tracker, Wait};
 
+/// Collects a stream to its end, checking at every step that `size_hint` is
+/// never wrong (API.md rule 9).
+pub async fn collect_checking_hint<S: futures::Stream + Unpin>(s: &mut S) -> Vec<S::Item> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    loop {
+        let (lo, hi) = s.size_hint();
+        match s.next().await {
+            Some(item) => {
+                out.push(item);
+                assert!(
+                    hi.map_or(true, |hi| hi >= 1),
+                    "upper bound {hi:?} but an item came"
+                );
+            }
+            None => {
+                assert_eq!(lo, 0, "lower bound {lo} but the stream ended");
+                return out;
+            }
+        }
+    }
+}
+
 /// Turns `async fn name() { body }` into one `#[test]` per executor of the
 /// matrix: tokio current-thread, tokio multi-thread (the body runs in a spawned
 /// task, so it really crosses threads), smol, async-std and
