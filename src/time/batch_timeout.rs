@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::clock::{Clock, Timer};
 use super::{check_count, check_duration};
-use crate::util::Budget;
+use crate::util::{Budget, POLL_BUDGET};
 
 pin_project! {
     /// Stream for the [`batch_timeout`](crate::StreamExtPlus::batch_timeout) method.
@@ -66,25 +66,34 @@ impl<St: Stream> Stream for BatchTimeout<St> {
         if *this.done {
             return Poll::Ready(None);
         }
-        let mut budget = Budget::new();
-        while !*this.upstream_done {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    if this.batch.is_empty() {
-                        // The timeout runs from the batch's first item. Reading
-                        // the clock once per batch is all a ready burst costs.
-                        *this.due = Some(this.clock.now() + *this.timeout);
+        // A full batch ends the loop, so the poll budget only matters when
+        // batches are larger than it.
+        let mut budget = (*this.max > POLL_BUDGET as usize).then(Budget::new);
+        if !*this.upstream_done {
+            loop {
+                match this.stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => {
+                        if this.batch.is_empty() {
+                            // The timeout runs from the batch's first item. Reading
+                            // the clock once per batch is all a ready burst costs.
+                            *this.due = Some(this.clock.now() + *this.timeout);
+                        }
+                        this.batch.push(item);
+                        if this.batch.len() >= *this.max {
+                            return Poll::Ready(Some(this.take_batch()));
+                        }
+                        if let Some(budget) = budget.as_mut() {
+                            if !budget.spend(cx) {
+                                return Poll::Pending;
+                            }
+                        }
                     }
-                    this.batch.push(item);
-                    if this.batch.len() >= *this.max {
-                        return Poll::Ready(Some(this.take_batch()));
+                    Poll::Ready(None) => {
+                        *this.upstream_done = true;
+                        break;
                     }
-                    if !budget.spend(cx) {
-                        return Poll::Pending;
-                    }
+                    Poll::Pending => break,
                 }
-                Poll::Ready(None) => *this.upstream_done = true,
-                Poll::Pending => break,
             }
         }
         if *this.upstream_done {
