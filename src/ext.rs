@@ -45,7 +45,10 @@ pub trait StreamExtPlus: Stream {
     /// The adapter refills eagerly: when a poll yields an output and frees a
     /// slot, it first takes the next ready upstream items, creates their futures
     /// and polls them once, then returns the output, so new work has started
-    /// before the consumer gets control back.
+    /// before the consumer gets control back. (The running futures sit in a
+    /// `FuturesUnordered`, which polls newly added futures in the order they
+    /// were added and stops at the first one that finishes; a finished output
+    /// waits in the reorder buffer and still counts against the bound.)
     ///
     /// Unlike `futures::StreamExt::buffered`, whose bound counts finished outputs
     /// as running, a slow head item does not stall the other workers.
