@@ -50,6 +50,16 @@ mod on_virtual_time {
         assert_eq!(h.ready(), [6]);
     }
 
+    #[test]
+    fn drop_releases_the_timer() {
+        let mut h = Harness::new(|up| up.rate_limit(1, 10 * MS));
+        h.send(1).send(2);
+        assert_eq!(h.ready(), [1]);
+        assert_eq!(h.clock.armed_timers(), 1);
+        h.drop_stream();
+        assert_eq!(h.clock.armed_timers(), 0);
+    }
+
     /// Over any window of length T, at most `count + count·T/per` items pass.
     #[test]
     fn never_exceeds_the_bucket_bound() {
