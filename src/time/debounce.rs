@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::check_duration;
 use super::clock::{Clock, Timer};
-use crate::util::{size_hint, Budget};
+use crate::util::Budget;
 
 pin_project! {
     /// Stream for the [`debounce`](crate::StreamExtPlus::debounce) method.
@@ -99,13 +99,7 @@ impl<St: Stream> Stream for Debounce<St> {
         if *this.upstream_done {
             // Flush the pending item at once, then end.
             this.timer.clear();
-            return match this.pending.take() {
-                Some(item) => Poll::Ready(Some(item)),
-                None => {
-                    *this.done = true;
-                    Poll::Ready(None)
-                }
-            };
+            return super::flush_then_end(this.pending, this.done);
         }
         let Some(due) = *this.due else {
             return Poll::Pending; // nothing pending; upstream will wake us
@@ -119,17 +113,8 @@ impl<St: Stream> Stream for Debounce<St> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.done {
-            return (0, Some(0));
-        }
-        let pending = usize::from(self.pending.is_some());
-        if self.upstream_done {
-            return (pending, Some(pending));
-        }
-        // Newer items may replace older ones, so only the upper bound holds;
-        // a pending item is certain to come out.
-        let (_, hi) = size_hint::add(self.stream.size_hint(), pending);
-        (pending, hi)
+        let held = self.pending.is_some();
+        super::held_size_hint(self.done, self.upstream_done, held, self.stream.size_hint())
     }
 }
 

@@ -21,6 +21,7 @@ pub use space_out::SpaceOut;
 pub use throttle_first::ThrottleFirst;
 
 use core::fmt;
+use core::task::Poll;
 use std::time::Duration;
 
 /// The error of [`idle_timeout`](crate::StreamExtPlus::idle_timeout): no item
@@ -44,4 +45,35 @@ pub(crate) fn check_duration(method: &str, arg: &str, d: Duration) {
 /// Panics with the message of API.md rule 7 unless `n >= 1`.
 pub(crate) fn check_count(method: &str, arg: &str, n: usize) {
     assert!(n >= 1, "{method}: {arg} must be at least 1");
+}
+
+/// The end of debounce and sample: upstream has ended, so the one held item
+/// (if any) is yielded at once, then the stream ends.
+pub(crate) fn flush_then_end<T>(held: &mut Option<T>, done: &mut bool) -> Poll<Option<T>> {
+    match held.take() {
+        Some(item) => Poll::Ready(Some(item)),
+        None => {
+            *done = true;
+            Poll::Ready(None)
+        }
+    }
+}
+
+/// `size_hint` of an operator that holds at most one item and may replace it
+/// with newer ones: the held item is certain to come out; upstream's items
+/// only bound the rest from above.
+pub(crate) fn held_size_hint(
+    done: bool,
+    upstream_done: bool,
+    held: bool,
+    upstream: (usize, Option<usize>),
+) -> (usize, Option<usize>) {
+    if done {
+        return (0, Some(0));
+    }
+    let held = usize::from(held);
+    if upstream_done {
+        return (held, Some(held));
+    }
+    (held, crate::util::size_hint::add(upstream, held).1)
 }

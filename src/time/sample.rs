@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::check_duration;
 use super::clock::{Clock, Timer};
-use crate::util::{size_hint, Budget};
+use crate::util::Budget;
 
 pin_project! {
     /// Stream for the [`sample`](crate::StreamExtPlus::sample) method.
@@ -92,13 +92,7 @@ impl<St: Stream> Stream for Sample<St> {
         if *this.upstream_done {
             // Flush the unsampled item at once, then end.
             this.timer.clear();
-            return match this.latest.take() {
-                Some(item) => Poll::Ready(Some(item)),
-                None => {
-                    *this.done = true;
-                    Poll::Ready(None)
-                }
-            };
+            return super::flush_then_end(this.latest, this.done);
         }
         let Some(tick) = *this.next_tick else {
             return Poll::Pending; // nothing to sample; upstream will wake us
@@ -113,15 +107,8 @@ impl<St: Stream> Stream for Sample<St> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.done {
-            return (0, Some(0));
-        }
-        let pending = usize::from(self.latest.is_some());
-        if self.upstream_done {
-            return (pending, Some(pending));
-        }
-        let (_, hi) = size_hint::add(self.stream.size_hint(), pending);
-        (pending, hi)
+        let held = self.latest.is_some();
+        super::held_size_hint(self.done, self.upstream_done, held, self.stream.size_hint())
     }
 }
 
