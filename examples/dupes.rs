@@ -39,22 +39,18 @@ use std::hash::Hash;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
+
+mod common;
+use common::Runtime;
 
 /// Bytes hashed in the first pass; files no larger than this are done after it.
 const HEAD: u64 = 4096;
 
 type Digest = [u8; 32];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Runtime {
-    Smol,
-    Tokio,
-    AsyncStd,
-}
 
 #[derive(Clone, Debug)]
 struct Options {
@@ -88,14 +84,7 @@ impl Options {
         while let Some(arg) = args.next() {
             let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
             match arg.as_str() {
-                "--runtime" => {
-                    opts.runtime = match value("--runtime")?.as_str() {
-                        "smol" => Runtime::Smol,
-                        "tokio" => Runtime::Tokio,
-                        "async-std" => Runtime::AsyncStd,
-                        other => return Err(format!("unknown runtime {other:?}")),
-                    }
-                }
+                "--runtime" => opts.runtime = Runtime::from_name(&value("--runtime")?)?,
                 "--workers" => opts.workers = count(&value("--workers")?, "--workers")?,
                 "--io" => opts.io = count(&value("--io")?, "--io")?,
                 "--min-size" => {
@@ -478,51 +467,6 @@ fn print_report(report: &Report, opts: &Options, out: &mut impl Write) -> io::Re
     Ok(())
 }
 
-/// Resolves on the first Ctrl-C; a second one exits the process at once.
-fn ctrl_c() -> impl Future<Output = ()> + Send + 'static {
-    let (tx, rx) = async_channel::bounded::<()>(1);
-    let presses = AtomicUsize::new(0);
-    let installed = ctrlc::set_handler(move || {
-        if presses.fetch_add(1, Relaxed) > 0 {
-            eprintln!("\ninterrupted twice: exiting now");
-            std::process::exit(130);
-        }
-        let _ = tx.try_send(());
-    });
-    if let Err(err) = installed {
-        eprintln!("warning: no Ctrl-C handler ({err}); Ctrl-C will kill the job");
-    }
-    async move {
-        // An error means the handler (and its sender) is gone: never interrupt.
-        if rx.recv().await.is_err() {
-            future::pending::<()>().await;
-        }
-    }
-}
-
-/// Runs `job` to completion on the chosen runtime.
-fn block_on_runtime<F>(runtime: Runtime, job: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match runtime {
-        Runtime::Smol => smol::block_on(job),
-        Runtime::Tokio => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("could not start a tokio runtime");
-            // On a worker thread, so the pipeline really runs multi-threaded.
-            match rt.block_on(rt.spawn(job)) {
-                Ok(out) => out,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
-            }
-        }
-        Runtime::AsyncStd => async_std::task::block_on(async_std::task::spawn(job)),
-    }
-}
-
 fn main() {
     let opts = match Options::parse(std::env::args().skip(1)) {
         Ok(opts) => opts,
@@ -535,7 +479,7 @@ fn main() {
         eprintln!("dupes: {}: {err}", opts.root.display());
         std::process::exit(1);
     }
-    let report = block_on_runtime(opts.runtime, run(opts.clone(), ctrl_c()));
+    let report = opts.runtime.block_on(run(opts.clone(), common::ctrl_c()));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if let Err(err) = print_report(&report, &opts, &mut out).and_then(|()| out.flush()) {
@@ -646,7 +590,7 @@ mod tests {
     }
 
     fn dupes(opts: Options, interrupt: impl Future<Output = ()> + Send + 'static) -> Report {
-        block_on_runtime(opts.runtime, run(opts, interrupt))
+        opts.runtime.block_on(run(opts, interrupt))
     }
 
     #[test]
@@ -736,10 +680,12 @@ mod tests {
             let interrupt = async {
                 async_io::Timer::after(Duration::from_millis(50)).await;
             };
-            let report = block_on_runtime(
-                rt,
-                find_dupes(endless.clone(), opts(dir.path(), rt), stats, interrupt),
-            );
+            let report = rt.block_on(find_dupes(
+                endless.clone(),
+                opts(dir.path(), rt),
+                stats,
+                interrupt,
+            ));
             assert!(report.interrupted, "on {rt:?}");
             // After the first sighting each path is an inode already seen and
             // is skipped, so the set stays the same while files keep counting.
