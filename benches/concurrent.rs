@@ -1,7 +1,7 @@
 //! The concurrent family beside its futures-util peers, in one criterion group
 //! per workload so that the report shows the two side by side.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures::executor::block_on;
 use futures::future::{ready, Future};
 use futures::stream::{self, StreamExt};
@@ -94,5 +94,95 @@ fn slow_head(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, warm_up, ready_futures, slow_head);
+/// Ready futures again, across worker counts: does the overhead per item grow
+/// with the number of slots?
+fn sweep_ready(c: &mut Criterion) {
+    const N: u64 = 200_000;
+    for (order, ours, peer) in [
+        ("ordered", "stream_plus_map_concurrent", "futures_buffered"),
+        (
+            "unordered",
+            "stream_plus_map_concurrent_unordered",
+            "futures_buffer_unordered",
+        ),
+    ] {
+        let mut g = c.benchmark_group(format!("sweep_ready_{order}_200k"));
+        g.throughput(Throughput::Elements(N));
+        g.sample_size(10);
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2));
+        for w in [1usize, 4, 16, 64, 256, 1024] {
+            let items = || stream::iter(0..black_box(N));
+            g.bench_with_input(BenchmarkId::new(peer, w), &w, |b, &w| match order {
+                "ordered" => b.iter(|| sum(items().map(ready).buffered(w))),
+                _ => b.iter(|| sum(items().map(ready).buffer_unordered(w))),
+            });
+            g.bench_with_input(BenchmarkId::new(ours, w), &w, |b, &w| match order {
+                "ordered" => b.iter(|| sum(items().map_concurrent(w, ready))),
+                _ => b.iter(|| sum(items().map_concurrent_unordered(w, ready))),
+            });
+        }
+        g.finish();
+    }
+}
+
+/// A future that waits 0.5-1.5 ms on an async-io timer (a stand-in for a
+/// network call), so completion order differs from input order.
+fn io_job(i: u64) -> BoxFut {
+    let d = Duration::from_micros(500 + (i * 7919) % 1000);
+    Box::pin(async move {
+        async_io::Timer::after(d).await;
+        i
+    })
+}
+
+/// Throughput against the number of workers when every item waits ~1 ms:
+/// the scaling curve of BENCHMARKS.md. 40 items per worker, so each run is
+/// about 40 waits long whatever the worker count.
+fn sweep_latency(c: &mut Criterion) {
+    for (order, ours, peer) in [
+        ("ordered", "stream_plus_map_concurrent", "futures_buffered"),
+        (
+            "unordered",
+            "stream_plus_map_concurrent_unordered",
+            "futures_buffer_unordered",
+        ),
+    ] {
+        let mut g = c.benchmark_group(format!("sweep_latency_1ms_{order}"));
+        g.sample_size(10);
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2));
+        for w in [1usize, 4, 16, 64, 256] {
+            let n = 40 * w as u64;
+            g.throughput(Throughput::Elements(n));
+            let run = |s| async_io::block_on(sum_async(s));
+            g.bench_with_input(BenchmarkId::new(peer, w), &w, |b, &w| match order {
+                "ordered" => b.iter(|| run(stream::iter(0..n).map(io_job).buffered(w).boxed())),
+                _ => b.iter(|| run(stream::iter(0..n).map(io_job).buffer_unordered(w).boxed())),
+            });
+            g.bench_with_input(BenchmarkId::new(ours, w), &w, |b, &w| match order {
+                "ordered" => b.iter(|| run(stream::iter(0..n).map_concurrent(w, io_job).boxed())),
+                _ => b.iter(|| {
+                    run(stream::iter(0..n)
+                        .map_concurrent_unordered(w, io_job)
+                        .boxed())
+                }),
+            });
+        }
+        g.finish();
+    }
+}
+
+async fn sum_async(s: futures::stream::BoxStream<'static, u64>) -> u64 {
+    s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))).await
+}
+
+criterion_group!(
+    benches,
+    warm_up,
+    ready_futures,
+    slow_head,
+    sweep_ready,
+    sweep_latency
+);
 criterion_main!(benches);
