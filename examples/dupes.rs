@@ -677,8 +677,13 @@ mod tests {
         let endless = stream::iter([a, b].into_iter().cycle());
         for rt in [Runtime::Smol, Runtime::Tokio, Runtime::AsyncStd] {
             let stats = Arc::new(Stats::default());
-            let interrupt = async {
-                async_io::Timer::after(Duration::from_millis(50)).await;
+            // Interrupt once the job has provably been running for a while
+            // and has hashed the one pair there is.
+            let st = stats.clone();
+            let interrupt = async move {
+                while st.files.load(Relaxed) < 100 || st.hashed_files.load(Relaxed) < 2 {
+                    async_io::Timer::after(Duration::from_millis(1)).await;
+                }
             };
             let report = rt.block_on(find_dupes(
                 endless.clone(),
@@ -690,7 +695,7 @@ mod tests {
             // After the first sighting each path is an inode already seen and
             // is skipped, so the set stays the same while files keep counting.
             assert_eq!(report.sets.len(), 1, "on {rt:?}");
-            assert!(report.stats.files.load(Relaxed) > 2, "on {rt:?}");
+            assert!(report.stats.files.load(Relaxed) >= 100, "on {rt:?}");
         }
     }
 

@@ -238,11 +238,16 @@ mod tests {
             .unwrap();
         let mut seen = String::new();
         let mut buf = [0u8; 4096];
-        while seen.matches("event: window").count() < windows {
-            let n = conn.read(&mut buf).await.unwrap();
-            assert!(n > 0, "server closed the stream early: {seen}");
-            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
+        let read = async {
+            while seen.matches("event: window").count() < windows {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "server closed the stream early: {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read)
+            .await
+            .expect("no events within 10 s");
         (conn, seen)
     }
 
