@@ -1,6 +1,9 @@
 """Turns criterion's output into BENCHMARKS.md and an SVG of throughput vs workers.
 
-Usage: python3 benches/report.py CRITERION_DIR OUT.md OUT.svg
+Usage: python3 benches/report.py CRITERION_DIR OUT.md OUT.svg [COUNTS.tsv]
+
+COUNTS.tsv, when given and present, holds "KIND/WORKERS<TAB>instructions" lines
+from callgrind runs of benches/instructions.rs (see benches/report.sh).
 
 Reads every <group>/<function>[/<param>]/new/{benchmark,estimates}.json under
 CRITERION_DIR. A benchmark whose name starts with "stream_plus_" is ours; its
@@ -244,8 +247,50 @@ def sweep_svg(benches):
     return "\n".join(svg) + "\n"
 
 
+def instruction_table(path):
+    """Ours against the peer in instructions per item, from callgrind counts."""
+    if not path or not os.path.exists(path):
+        return []
+    counts = {}
+    with open(path) as f:
+        for line in f:
+            name, _, n = line.strip().partition("\t")
+            if n.isdigit():
+                order, function, workers = name.split("/")
+                counts[(order, function, int(workers))] = int(n)
+    items = 200_000  # N in benches/instructions.rs
+    out = [
+        "### Instruction counts",
+        "",
+        "Wall time on this machine moves by 10-40 % between runs, so the ready-futures",
+        "case is also counted in instructions (`valgrind --tool=callgrind`, one run of",
+        f"{items // 1000}k ready futures through `fold` on `block_on`, whole program; the",
+        "same on every run). Per item:",
+        "",
+        "| order | workers | ours | instructions / item | peer | instructions / item | ours / peer |",
+        "|---|---:|---|---:|---|---:|---:|",
+    ]
+    for (order, function, workers), n in sorted(counts.items()):
+        if not function.startswith("stream_plus_"):
+            continue
+        peer = [
+            (f, m)
+            for (o, f, w), m in counts.items()
+            if o == order and w == workers and not f.startswith("stream_plus_")
+        ]
+        if len(peer) != 1:
+            continue
+        pf, pm = peer[0]
+        out.append(
+            f"| {order} | {workers} | `{function}` | {n / items:.0f} | `{pf}` | {pm / items:.0f} "
+            f"| **{n / pm:.2f}** |"
+        )
+    return out + [""]
+
+
 def main():
     root, out_md, out_svg = sys.argv[1:4]
+    counts = sys.argv[4] if len(sys.argv) > 4 else None
     benches = [b for b in load(root) if not b["group"].startswith(SKIP)]
     if not benches:
         sys.exit(f"no criterion results under {root}: run the benches first")
@@ -286,6 +331,8 @@ def main():
             continue
         md += [f"## {family}", ""]
         md += table([b for b in groups if ours(b)], benches)
+        if family == FAMILIES[0][0]:
+            md += [""] + instruction_table(counts)
         rest = others(groups, benches)
         if rest:
             md += ["", "Reference points in the same groups:", ""]

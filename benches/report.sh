@@ -17,5 +17,28 @@ if [ "${1:-}" != "--no-run" ]; then
     -- --noplot
 fi
 
-python3 benches/report.py target/criterion BENCHMARKS.md benches/workers.svg
+# Instruction counts: the same on every run, where wall time is not.
+counts=target/instructions.tsv
+if command -v valgrind >/dev/null 2>&1; then
+  if [ "${1:-}" != "--no-run" ] || [ ! -f "$counts" ]; then
+    bin=$(cargo bench --bench instructions --no-run --message-format=json 2>/dev/null |
+      python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
+        print(m["executable"])')
+    : >"$counts.new"
+    for w in $("$bin" list); do
+      n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$w" 2>&1 |
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+      printf '%s\t%s\n' "$w" "$n" >>"$counts.new"
+    done
+    mv "$counts.new" "$counts"
+  fi
+else
+  echo "valgrind not found: BENCHMARKS.md will have no instruction counts" >&2
+  rm -f "$counts"
+fi
+
+python3 benches/report.py target/criterion BENCHMARKS.md benches/workers.svg "$counts"
 echo "wrote BENCHMARKS.md and benches/workers.svg"

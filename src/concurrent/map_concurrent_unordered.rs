@@ -83,8 +83,11 @@ where
     F: FnMut(St::Item) -> Fut,
     Fut: Future,
 {
+    // These helpers run once or more per item. `#[inline(always)]`, because rustc
+    // kept `refill` out of line, and that call cost 8 % more instructions per
+    // item on ready futures (callgrind, 200k items, 4 workers).
     /// Takes ready items while fewer than `workers` are taken and not yielded.
-    #[inline]
+    #[inline(always)]
     fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
         let room = *self.workers - *self.in_flight - self.finished.len();
         let (f, running) = (&mut *self.f, &mut *self.running);
@@ -97,7 +100,7 @@ where
     }
 
     /// Polls the running futures; counts the one that finished.
-    #[inline]
+    #[inline(always)]
     fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
         let polled = self.running.poll_next_unpin(cx);
         if let Poll::Ready(Some(_)) = polled {
@@ -108,7 +111,7 @@ where
 
     /// Eager refill, done just before an output is handed out (see
     /// `MapConcurrent`).
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self, cx: &mut Context<'_>) {
         while *self.in_flight + self.finished.len() < *self.workers && self.take_work(cx) > 0 {
             match self.poll_running(cx) {
