@@ -1,7 +1,10 @@
 //! The concurrent family beside its futures-util peers, in one criterion group
 //! per workload so that the report shows the two side by side.
 
-use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    black_box, criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 use futures::executor::block_on;
 use futures::future::{ready, Future};
 use futures::stream::{self, StreamExt};
@@ -94,23 +97,32 @@ fn slow_head(c: &mut Criterion) {
     g.finish();
 }
 
+/// The sweeps' (order, ours, peer): one criterion group per order.
+const SWEPT: [(&str, &str, &str); 2] = [
+    ("ordered", "stream_plus_map_concurrent", "futures_buffered"),
+    (
+        "unordered",
+        "stream_plus_map_concurrent_unordered",
+        "futures_buffer_unordered",
+    ),
+];
+
+/// A group for a sweep: many points, so fewer and shorter samples per point.
+fn sweep_group(c: &mut Criterion, name: String) -> BenchmarkGroup<'_, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(2));
+    g
+}
+
 /// Ready futures again, across worker counts: does the overhead per item grow
 /// with the number of slots?
 fn sweep_ready(c: &mut Criterion) {
     const N: u64 = 200_000;
-    for (order, ours, peer) in [
-        ("ordered", "stream_plus_map_concurrent", "futures_buffered"),
-        (
-            "unordered",
-            "stream_plus_map_concurrent_unordered",
-            "futures_buffer_unordered",
-        ),
-    ] {
-        let mut g = c.benchmark_group(format!("sweep_ready_{order}_200k"));
+    for (order, ours, peer) in SWEPT {
+        let mut g = sweep_group(c, format!("sweep_ready_{order}_200k"));
         g.throughput(Throughput::Elements(N));
-        g.sample_size(10);
-        g.warm_up_time(Duration::from_millis(500));
-        g.measurement_time(Duration::from_secs(2));
         for w in [1usize, 4, 16, 64, 256, 1024] {
             let items = || stream::iter(0..black_box(N));
             g.bench_with_input(BenchmarkId::new(peer, w), &w, |b, &w| match order {
@@ -140,18 +152,8 @@ fn io_job(i: u64) -> BoxFut {
 /// the scaling curve of BENCHMARKS.md. 40 items per worker, so each run is
 /// about 40 waits long whatever the worker count.
 fn sweep_latency(c: &mut Criterion) {
-    for (order, ours, peer) in [
-        ("ordered", "stream_plus_map_concurrent", "futures_buffered"),
-        (
-            "unordered",
-            "stream_plus_map_concurrent_unordered",
-            "futures_buffer_unordered",
-        ),
-    ] {
-        let mut g = c.benchmark_group(format!("sweep_latency_1ms_{order}"));
-        g.sample_size(10);
-        g.warm_up_time(Duration::from_millis(500));
-        g.measurement_time(Duration::from_secs(2));
+    for (order, ours, peer) in SWEPT {
+        let mut g = sweep_group(c, format!("sweep_latency_1ms_{order}"));
         for w in [1usize, 4, 16, 64, 256] {
             let n = 40 * w as u64;
             g.throughput(Throughput::Elements(n));
