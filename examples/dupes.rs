@@ -93,7 +93,10 @@ impl Options {
                 }
                 "--no-progress" => opts.progress = false,
                 "--summary-only" => opts.summary_only = true,
-                "-h" | "--help" => return Err(USAGE.to_string()),
+                "-h" | "--help" => {
+                    println!("{USAGE}");
+                    std::process::exit(0);
+                }
                 flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}")),
                 dir if root.is_none() => root = Some(PathBuf::from(dir)),
                 extra => return Err(format!("unexpected argument {extra:?}")),
