@@ -5,7 +5,9 @@ mod indexed;
 mod reorder;
 pub(crate) mod size_hint;
 
-pub(crate) use budget::{Budget, POLL_BUDGET};
+pub(crate) use budget::Budget;
+#[cfg(feature = "time")]
+pub(crate) use budget::POLL_BUDGET;
 pub(crate) use indexed::Indexed;
 pub(crate) use reorder::ReorderBuffer;
 
