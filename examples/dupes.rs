@@ -348,13 +348,18 @@ where
             DupSet { size, paths }
         })
         .collect();
-    sets.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.paths.cmp(&b.paths)));
+    sort_sets(&mut sets);
     Report {
         sets,
         stats,
         interrupted: interrupted.load(Relaxed),
         elapsed: start.elapsed(),
     }
+}
+
+/// Largest file first; ties by their paths, so the output is repeatable.
+fn sort_sets(sets: &mut [DupSet]) {
+    sets.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.paths.cmp(&b.paths)));
 }
 
 /// What identifies a file's contents on disk: hard links share it.
@@ -588,7 +593,7 @@ mod tests {
                 }
             })
             .collect();
-        sets.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.paths.cmp(&b.paths)));
+        sort_sets(&mut sets);
         sets
     }
 
