@@ -359,6 +359,74 @@ pub trait StreamExtPlus: Stream {
         crate::flow::decouple_new(self, capacity)
     }
 
+    /// Makes this stream a stage of its own, which keeps moving whether or not
+    /// the next stage asks for items, and builds the next stage with `f`.
+    ///
+    /// A chain of pull-based adapters runs only as fast as its consumer asks:
+    /// while `map_concurrent(1, parse)` has its future running, it does not poll
+    /// its upstream, so the futures of a `map_concurrent(8, fetch)` before it
+    /// are not polled either, even when their I/O is ready. `stage` puts a
+    /// channel between the two and a driver that pulls `self` into it whenever
+    /// it has room, like the tasks of an anyio/asyncio pipeline joined by
+    /// bounded queues, **without spawning anything**: every stage runs in the
+    /// task that polls the returned [`Staged`].
+    ///
+    /// - `f` is called once, here, with the receiving end of the channel
+    ///   ([`StageInput`], a stream); `Staged` yields the items of the stream it
+    ///   returns. Nothing else runs before the first poll.
+    /// - `buffer` bounds the channel: `0` is a rendezvous (the driver takes one
+    ///   item and holds it until the next stage asks for it); `n >= 1` is at most
+    ///   `n` items in the channel plus one in the driver's hand; `usize::MAX` is
+    ///   unbounded (no backpressure: only for sources that are bounded anyway).
+    /// - Each poll of `Staged` first polls the drivers woken since its previous
+    ///   poll (by their upstream, or by room in their channel; an idle stage is
+    ///   not polled), upstream stages first, then the last stage. Each driver's
+    ///   pull loop keeps to the crate's poll budget.
+    /// - [`Staged::stage`] adds the next stage to the same pipeline, so however
+    ///   long the chain, one flat list of drivers is polled from the outermost
+    ///   `Staged`.
+    /// - When the last stage ends, `Staged` yields `None` and drops every stage
+    ///   at once, whether or not upstream has ended (`take(n)` in the last stage
+    ///   stops the whole pipeline). When a stage's upstream ends, its channel
+    ///   ends after the items already in it.
+    /// - Dropping `Staged` drops every stage: their in-flight futures, timers
+    ///   and buffered items.
+    /// - A panic in any stage propagates out of the poll of `Staged` at once.
+    /// - `Staged` is `Send` when every stage and item is.
+    ///
+    /// **`stage` or `decouple`?** Use `stage` for a pipeline inside one task,
+    /// and so in runtime-neutral libraries; use [`decouple`](StreamExtPlus::decouple)
+    /// to run a stage on another task or thread (you spawn its driver). Neither
+    /// is needed when the consumer polls the stream back to back: a boundary
+    /// pays a lock and a wake-up per item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// // fetch (4 at once) keeps running while parse (1 at once) is busy.
+    /// let fetch = |id: u32| async move { id * 2 };
+    /// let parse = |body: u32| async move { body + 1 };
+    /// let out: Vec<u32> = block_on(
+    ///     stream::iter(0..5)
+    ///         .map_concurrent(4, fetch)
+    ///         .stage(8, |bodies| bodies.map_concurrent(1, parse))
+    ///         .collect(),
+    /// );
+    /// assert_eq!(out, [1, 3, 5, 7, 9]);
+    /// ```
+    fn stage<S2, F>(self, buffer: usize, f: F) -> Staged<StageDrivers<(), Self>, S2>
+    where
+        Self: Sized,
+        F: FnOnce(StageInput<Self::Item>) -> S2,
+        S2: Stream,
+    {
+        crate::flow::stage_new(self, buffer, f)
+    }
+
     /// Merges with another stream of the same item type: items of both, as they
     /// become ready.
     ///

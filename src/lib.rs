@@ -115,7 +115,7 @@ pub mod adapters {
     };
     pub use crate::fan_in::{MergeAll, MergeWith, ZipLatest};
     pub use crate::fan_out::{Balance, Broadcast};
-    pub use crate::flow::{BufferWith, Decoupled, Driver};
+    pub use crate::flow::{BufferWith, Decoupled, Driver, StageDrivers, StageInput, Staged};
     pub use crate::misc::{Dedup, DedupByKey};
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]

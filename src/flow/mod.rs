@@ -1,8 +1,13 @@
-//! Flow control: bounded buffers between stages.
+//! Flow control: bounded buffers between stages, and stages that move on
+//! their own.
 
 mod buffer_with;
+mod channel;
 mod decouple;
+mod stage;
 
 pub use buffer_with::{BufferWith, Overflow};
 pub(crate) use decouple::decouple as decouple_new;
 pub use decouple::{Decoupled, Driver};
+pub(crate) use stage::stage as stage_new;
+pub use stage::{StageDrivers, StageInput, Staged};

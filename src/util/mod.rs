@@ -4,6 +4,7 @@ mod budget;
 mod indexed;
 mod reorder;
 pub(crate) mod size_hint;
+pub(crate) mod sync;
 
 pub(crate) use budget::Budget;
 #[cfg(feature = "time")]

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_macros, unused_imports)]
 
 pub mod exec;
+pub mod gate;
 pub mod script;
 pub mod track;
 #[cfg(feature = "test-util")]
@@ -10,6 +11,7 @@ pub mod virt;
 
 pub use exec::{on_every_executor, Executor, EXECUTORS};
 pub use futures_test::task::new_count_waker;
+pub use gate::{never_asks, Counted, Counter, Gates};
 pub use script::{Script, Step};
 pub use track::{yield_n, Tracker, Wait};
 

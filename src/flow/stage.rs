@@ -1,0 +1,288 @@
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use futures_core::stream::{FusedStream, Stream};
+use futures_util::task::AtomicWaker;
+use pin_project_lite::pin_project;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Wake;
+
+use super::channel::{channel, Panics, Receiver, Sender};
+
+/// What a driver's waker does: marks that driver as woken and wakes the task
+/// polling the outermost [`Staged`], which polls only the drivers so marked.
+struct StageWake {
+    woken: AtomicBool,
+    task: Arc<AtomicWaker>,
+}
+
+impl Wake for StageWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
+}
+
+pin_project! {
+    /// Stream for the [`stage`](crate::StreamExtPlus::stage) method: a
+    /// pipeline whose stages each progress on their own, all in the task that
+    /// polls it.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Staged<D, S> {
+        // `None` once the last stage has ended: every stage is dropped then.
+        #[pin]
+        pipeline: Option<Pipeline<D, S>>,
+        task: Arc<AtomicWaker>,
+    }
+}
+
+pin_project! {
+    struct Pipeline<D, S> {
+        #[pin]
+        drivers: D,
+        #[pin]
+        last: S,
+    }
+}
+
+pin_project! {
+    /// The drivers of a [`Staged`] pipeline, one per stage boundary, as a list
+    /// (`Prev` is the list of the stages before, `()` for the first). Each
+    /// pulls its stage into the channel that the next stage reads. It is only
+    /// ever held and polled by its [`Staged`].
+    pub struct StageDrivers<Prev, St: Stream> {
+        #[pin]
+        prev: Prev,
+        #[pin]
+        stream: St,
+        sender: Sender<St::Item>,
+        wake: Arc<StageWake>,
+        waker: Waker,
+        // Upstream ended or the next stage dropped its input: nothing to do.
+        finished: bool,
+    }
+}
+
+/// The stream that the closure of [`stage`](crate::StreamExtPlus::stage) gets:
+/// the items of the stage before, received from the channel between them.
+#[must_use = "streams do nothing unless polled"]
+pub struct StageInput<T> {
+    receiver: Receiver<T>,
+}
+
+mod private {
+    use core::pin::Pin;
+
+    /// Polls every driver of the list that was woken since its last poll.
+    pub trait PollDrivers {
+        fn poll_woken(self: Pin<&mut Self>);
+    }
+
+    impl PollDrivers for () {
+        #[inline]
+        fn poll_woken(self: Pin<&mut Self>) {}
+    }
+}
+use private::PollDrivers;
+
+impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
+    #[inline]
+    fn poll_woken(self: Pin<&mut Self>) {
+        let this = self.project();
+        // Upstream stages first: what they send wakes the stages after them,
+        // which then run in this same pass.
+        this.prev.poll_woken();
+        if *this.finished || !this.wake.woken.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let mut cx = Context::from_waker(this.waker);
+        // A panic unwinds out of the poll of `Staged`, as the API promises.
+        *this.finished = this
+            .sender
+            .poll_pump(this.stream, &mut cx, Panics::Unwind)
+            .is_ready();
+    }
+}
+
+impl<Prev, St: Stream> StageDrivers<Prev, St> {
+    fn new(
+        prev: Prev,
+        stream: St,
+        buffer: usize,
+        task: &Arc<AtomicWaker>,
+    ) -> (Self, StageInput<St::Item>) {
+        let (sender, receiver) = channel(buffer);
+        // Woken to begin with: the first poll of `Staged` starts every stage.
+        let wake = Arc::new(StageWake {
+            woken: AtomicBool::new(true),
+            task: task.clone(),
+        });
+        let driver = StageDrivers {
+            prev,
+            stream,
+            sender,
+            waker: Waker::from(wake.clone()),
+            wake,
+            finished: false,
+        };
+        (driver, StageInput { receiver })
+    }
+}
+
+pub(crate) fn stage<S, S2, F>(stream: S, buffer: usize, f: F) -> Staged<StageDrivers<(), S>, S2>
+where
+    S: Stream,
+    F: FnOnce(StageInput<S::Item>) -> S2,
+{
+    let task = Arc::new(AtomicWaker::new());
+    let (drivers, input) = StageDrivers::new((), stream, buffer, &task);
+    Staged {
+        pipeline: Some(Pipeline {
+            drivers,
+            last: f(input),
+        }),
+        task,
+    }
+}
+
+impl<D, S: Stream> Staged<D, S> {
+    /// Adds the next stage to this pipeline: what `stage` on any stream does,
+    /// but the new stage's driver joins this pipeline's drivers, so every stage
+    /// of the chain is driven from the one outermost `Staged`.
+    ///
+    /// `f` is called once, here, with the receiving end of a channel of
+    /// `buffer` (0: rendezvous; `n`: `n` items plus one in the driver's hand;
+    /// `usize::MAX`: unbounded) that the current last stage is pulled into.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<u32> = block_on(
+    ///     stream::iter(1..=4)
+    ///         .stage(2, |s| s.map_concurrent(2, |x| async move { x * 10 }))
+    ///         .stage(0, |s| s.map(|x| x + 1))
+    ///         .collect(),
+    /// );
+    /// assert_eq!(out, [11, 21, 31, 41]);
+    /// ```
+    pub fn stage<S2, F>(self, buffer: usize, f: F) -> Staged<StageDrivers<D, S>, S2>
+    where
+        F: FnOnce(StageInput<S::Item>) -> S2,
+    {
+        let Staged { pipeline, task } = self;
+        match pipeline {
+            Some(Pipeline { drivers, last }) => {
+                let (drivers, input) = StageDrivers::new(drivers, last, buffer, &task);
+                Staged {
+                    pipeline: Some(Pipeline {
+                        drivers,
+                        last: f(input),
+                    }),
+                    task,
+                }
+            }
+            // Already ended (it was polled to its end through `&mut`): the
+            // new stage gets an input that has ended too.
+            None => {
+                let (sender, receiver) = channel(buffer);
+                drop(sender);
+                let _ = f(StageInput { receiver });
+                Staged {
+                    pipeline: None,
+                    task,
+                }
+            }
+        }
+    }
+}
+
+impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let mut this = self.project();
+        let Some(pipeline) = this.pipeline.as_mut().as_pin_mut() else {
+            return Poll::Ready(None);
+        };
+        // Registered before any driver's flag is read, so a driver woken from
+        // now on wakes this task.
+        this.task.register(cx.waker());
+        let pipeline = pipeline.project();
+        pipeline.drivers.poll_woken();
+        match pipeline.last.poll_next(cx) {
+            Poll::Ready(None) => {
+                // The last stage ended: every stage goes now, whether or not
+                // upstream has ended.
+                this.pipeline.set(None);
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.pipeline {
+            Some(pipeline) => pipeline.last.size_hint(),
+            None => (0, Some(0)),
+        }
+    }
+}
+
+impl<D: PollDrivers, S: Stream> FusedStream for Staged<D, S> {
+    fn is_terminated(&self) -> bool {
+        self.pipeline.is_none()
+    }
+}
+
+impl<D, S> fmt::Debug for Staged<D, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Staged")
+            .field("terminated", &self.pipeline.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Prev, St: Stream> fmt::Debug for StageDrivers<Prev, St> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StageDrivers")
+            .field("buffer", &self.sender.capacity())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Stream for StageInput<T> {
+    type Item = T;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.receiver.poll_recv(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.receiver.size_hint()
+    }
+}
+
+impl<T> FusedStream for StageInput<T> {
+    fn is_terminated(&self) -> bool {
+        self.receiver.is_done()
+    }
+}
+
+impl<T> fmt::Debug for StageInput<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StageInput")
+            .field("buffer", &self.receiver.capacity())
+            .field("done", &self.receiver.is_done())
+            .finish()
+    }
+}
