@@ -330,7 +330,7 @@ matrix_test! {
     async fn middle_stage_panic_propagates() {
         let staged = stream::iter(0..10u32)
             .stage(4, |s| s.map(|x| if x == 1 { panic!("middle boom") } else { x }))
-            .stage(2, |s| never_asks::<u32, _>(s));
+            .stage(2, never_asks::<u32, _>);
         let _ = staged.collect::<Vec<_>>().await;
     }
 
