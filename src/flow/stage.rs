@@ -10,11 +10,21 @@ use std::task::Wake;
 
 use super::channel::{channel, Panics, Receiver, Sender};
 
-/// What a driver's waker does: marks that driver as woken and wakes the task
-/// polling the outermost [`Staged`], which polls only the drivers so marked.
+/// The task polling the outermost [`Staged`], as the drivers see it.
+struct TaskWake {
+    waker: AtomicWaker,
+    // Set while `Staged::poll_next` runs: a driver woken then needs no task
+    // wake-up, since the poll looks at the drivers' flags before it returns
+    // `Pending` (and after a `Ready`, the consumer polls again anyway).
+    polling: AtomicBool,
+}
+
+/// What a driver's waker does: marks that driver as woken and, unless the
+/// pipeline is being polled right now, wakes its task, whose next poll polls
+/// only the drivers so marked.
 struct StageWake {
     woken: AtomicBool,
-    task: Arc<AtomicWaker>,
+    task: Arc<TaskWake>,
 }
 
 impl Wake for StageWake {
@@ -23,10 +33,18 @@ impl Wake for StageWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
+        // SeqCst pairs with `Staged::poll_next`, which clears `polling` and
+        // then reads the flags: one of the two sides sees the other's store.
+        self.woken.store(true, Ordering::SeqCst);
+        if !self.task.polling.load(Ordering::SeqCst) {
+            self.task.waker.wake();
+        }
     }
 }
+
+/// How many times one poll of `Staged` goes round again for drivers woken
+/// during it, before it leaves the rest to a task wake-up.
+const ROUNDS: u32 = 4;
 
 pin_project! {
     /// Stream for the [`stage`](crate::StreamExtPlus::stage) method: a
@@ -37,7 +55,7 @@ pin_project! {
         // `None` once the last stage has ended: every stage is dropped then.
         #[pin]
         pipeline: Option<Pipeline<D, S>>,
-        task: Arc<AtomicWaker>,
+        task: Arc<TaskWake>,
     }
 }
 
@@ -80,25 +98,36 @@ mod private {
 
     /// Polls every driver of the list that was woken since its last poll.
     pub trait PollDrivers {
-        fn poll_woken(self: Pin<&mut Self>);
+        /// Returns whether a driver woke itself while it was polled (its poll
+        /// budget ran out, or its upstream asked to be polled again): that
+        /// one is left to a task wake-up, not polled again in the same poll.
+        fn poll_woken(self: Pin<&mut Self>) -> bool;
+        /// Whether a driver was woken since it was last polled.
+        fn any_woken(&self) -> bool;
     }
 
     impl PollDrivers for () {
         #[inline]
-        fn poll_woken(self: Pin<&mut Self>) {}
+        fn poll_woken(self: Pin<&mut Self>) -> bool {
+            false
+        }
+        #[inline]
+        fn any_woken(&self) -> bool {
+            false
+        }
     }
 }
 use private::PollDrivers;
 
 impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
     #[inline]
-    fn poll_woken(self: Pin<&mut Self>) {
+    fn poll_woken(self: Pin<&mut Self>) -> bool {
         let this = self.project();
         // Upstream stages first: what they send wakes the stages after them,
         // which then run in this same pass.
-        this.prev.poll_woken();
-        if *this.finished || !this.wake.woken.swap(false, Ordering::AcqRel) {
-            return;
+        let before = this.prev.poll_woken();
+        if *this.finished || !this.wake.woken.swap(false, Ordering::SeqCst) {
+            return before;
         }
         let mut cx = Context::from_waker(this.waker);
         // A panic unwinds out of the poll of `Staged`, as the API promises.
@@ -106,6 +135,12 @@ impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
             .sender
             .poll_pump(this.stream, &mut cx, Panics::Unwind)
             .is_ready();
+        before || (!*this.finished && this.wake.woken.load(Ordering::SeqCst))
+    }
+
+    #[inline]
+    fn any_woken(&self) -> bool {
+        (!self.finished && self.wake.woken.load(Ordering::SeqCst)) || self.prev.any_woken()
     }
 }
 
@@ -114,7 +149,7 @@ impl<Prev, St: Stream> StageDrivers<Prev, St> {
         prev: Prev,
         stream: St,
         buffer: usize,
-        task: &Arc<AtomicWaker>,
+        task: &Arc<TaskWake>,
     ) -> (Self, StageInput<St::Item>) {
         let (sender, receiver) = channel(buffer);
         // Woken to begin with: the first poll of `Staged` starts every stage.
@@ -139,7 +174,10 @@ where
     S: Stream,
     F: FnOnce(StageInput<S::Item>) -> S2,
 {
-    let task = Arc::new(AtomicWaker::new());
+    let task = Arc::new(TaskWake {
+        waker: AtomicWaker::new(),
+        polling: AtomicBool::new(false),
+    });
     let (drivers, input) = StageDrivers::new((), stream, buffer, &task);
     Staged {
         pipeline: Some(Pipeline {
@@ -214,18 +252,40 @@ impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
             return Poll::Ready(None);
         };
         // Registered before any driver's flag is read, so a driver woken from
-        // now on wakes this task.
-        this.task.register(cx.waker());
-        let pipeline = pipeline.project();
-        pipeline.drivers.poll_woken();
-        match pipeline.last.poll_next(cx) {
-            Poll::Ready(None) => {
-                // The last stage ended: every stage goes now, whether or not
-                // upstream has ended.
-                this.pipeline.set(None);
-                Poll::Ready(None)
+        // now on wakes this task (or is seen below).
+        this.task.waker.register(cx.waker());
+        let mut pipeline = pipeline.project();
+        let mut round = 0;
+        loop {
+            this.task.polling.store(true, Ordering::SeqCst);
+            let self_woken = pipeline.drivers.as_mut().poll_woken();
+            let polled = pipeline.last.as_mut().poll_next(cx);
+            this.task.polling.store(false, Ordering::SeqCst);
+            match polled {
+                Poll::Ready(None) => {
+                    // The last stage ended: every stage goes now, whether or
+                    // not upstream has ended.
+                    this.pipeline.set(None);
+                    return Poll::Ready(None);
+                }
+                // A driver woken meanwhile is polled on the next poll.
+                Poll::Ready(Some(item)) => return Poll::Ready(Some(item)),
+                Poll::Pending if self_woken => {
+                    // Yield to the executor, as the poll budget asks.
+                    this.task.waker.wake();
+                    return Poll::Pending;
+                }
+                Poll::Pending if !pipeline.drivers.any_woken() => return Poll::Pending,
+                // Woken during this poll (room in a channel, an item for the
+                // stage after): go round again rather than through the executor.
+                Poll::Pending => {
+                    round += 1;
+                    if round == ROUNDS {
+                        this.task.waker.wake();
+                        return Poll::Pending;
+                    }
+                }
             }
-            other => other,
         }
     }
 
