@@ -8,22 +8,24 @@
 //! bursty source of log lines
 //!   -> parse + enrich, 8 workers, input order     map_concurrent(8, ..)
 //!   -> windows of up to 200 lines or 250 ms        batch_timeout(200, 250ms)
-//!   -> bounded hand-off to another task            decouple(16), driver spawned
-//!   -> slow sink (each batch write takes 40+ ms)   plain `while let` loop
+//!   -> the sink as a stage of its own              stage(16, |batches| batches.then(write))
+//!      (each batch write takes 40+ ms)
 //!      beside it, every second: a windowed aggregate, from interval(1s)
 //! ```
 //!
-//! Why `decouple`: the sink awaits its writes, and a pull-based chain only
-//! moves while it is polled. Without the hand-off, every slow write would
-//! stall the parse workers and hold back `batch_timeout`'s timer. With it, the
-//! stages before the channel run on the driver's own task, and the channel (16
-//! batches) is the one bounded queue that absorbs bursts.
+//! Why `stage`: the sink awaits its writes, and a pull-based chain only moves
+//! while it is polled. In a plain chain, every slow write would stall the
+//! parse workers and hold back `batch_timeout`'s timer. With `stage`, the
+//! stages before the channel are driven whenever they are woken, while a write
+//! is in progress too, all in this one task with nothing spawned, and the
+//! channel (16 batches) is the one bounded queue that absorbs bursts.
 //!
 //! Graceful shutdown, on Ctrl-C or after `--seconds` (default 10): the source
 //! stops (`take_until`), in-flight lines finish parsing, `batch_timeout` yields
-//! its partial batch, the driver sends it and ends, the sink drains the
-//! channel, and the last (partial) window is printed. The final line checks
-//! that every line the source made was written or counted as malformed.
+//! its partial batch, the stage's driver sends it and its channel ends, the
+//! sink writes what is left, and the last (partial) window is printed. The
+//! final line checks that every line the source made was written or counted as
+//! malformed.
 
 use futures::future::{self, Future};
 use futures::stream::{self, Stream, StreamExt};
@@ -209,7 +211,8 @@ where
     let start = Instant::now();
     let t = totals.clone();
     let t2 = totals.clone();
-    let (batches, driver) = source(&cfg, totals.clone())
+    let sink_base = cfg.sink_base;
+    let written = source(&cfg, totals.clone())
         .take_until(shutdown)
         .map_concurrent(cfg.workers, parse_and_enrich)
         .filter_map(move |parsed| {
@@ -225,16 +228,20 @@ where
         .inspect(move |_| {
             t2.batches_made.fetch_add(1, Relaxed);
         })
-        .decouple(cfg.channel);
-    // Everything above `decouple` now runs on this task, on any runtime.
-    let driver = cfg.runtime.spawn(driver);
+        // Everything above keeps moving while a batch is being written.
+        .stage(cfg.channel, move |batches| {
+            batches.then(move |batch| async move {
+                write_batch(&batch, sink_base).await;
+                batch
+            })
+        });
 
     enum Msg {
         Batch(Vec<Event>),
         Tick,
         Closed,
     }
-    let msgs = batches
+    let msgs = written
         .map(Msg::Batch)
         .chain(stream::once(future::ready(Msg::Closed)))
         .merge_with(stream_plus::interval(cfg.report_every).map(|_| Msg::Tick));
@@ -245,7 +252,6 @@ where
     while let Some(msg) = msgs.next().await {
         match msg {
             Msg::Batch(batch) => {
-                write_batch(&batch, cfg.sink_base).await;
                 window.add(&batch);
                 totals.batches_written.fetch_add(1, Relaxed);
                 totals.events_written.fetch_add(batch.len() as u64, Relaxed);
@@ -255,12 +261,11 @@ where
                 window = Window::default();
                 windows += 1;
             }
-            // The driver has sent its last batch: flush the partial window.
+            // The sink has written the last batch: flush the partial window.
             Msg::Closed => break,
         }
     }
     report(window.line("final ", start.elapsed(), backlog(&totals)));
-    driver.await;
     windows + 1
 }
 

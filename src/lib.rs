@@ -32,7 +32,9 @@
 //!   and on the thread pool `map_blocking`, `map_blocking_unordered` (feature
 //!   `blocking`).
 //! - **Flow control:** [`buffer_with`](StreamExtPlus::buffer_with),
-//!   [`conflate`](StreamExtPlus::conflate), [`decouple`](StreamExtPlus::decouple).
+//!   [`conflate`](StreamExtPlus::conflate), [`decouple`](StreamExtPlus::decouple),
+//!   and [`stage`](StreamExtPlus::stage) for pipelines whose stages move on
+//!   their own, in one task.
 //! - **Time** (feature `time`): `debounce`, `throttle_first`, `sample`,
 //!   `space_out`, `rate_limit`, `batch_timeout`, `idle_timeout`, `interval`.
 //! - **Fan-in:** [`merge_with`](StreamExtPlus::merge_with), [`merge_all`],

@@ -53,6 +53,10 @@ fn every_method_resolves_with_all_traits_in_scope() {
         let (g, ()) = futures::future::join(StreamExt::collect::<Vec<_>>(rx), driver).await;
         assert_eq!(g, [1]);
         assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().stage(0, |s| s).stage(1, |s| s)).await,
+            [1]
+        );
+        assert_eq!(
             StreamExt::collect::<Vec<_>>(one().merge_with(one())).await,
             [1, 1]
         );
