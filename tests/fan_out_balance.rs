@@ -7,7 +7,8 @@ use futures::stream::{self, FusedStream, StreamExt};
 use futures_test::stream::StreamTestExt;
 use proptest::prelude::*;
 use std::collections::HashSet;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use stream_plus::StreamExtPlus;
 use support::{matrix_test, on_every_executor, Script};
 
@@ -36,43 +37,96 @@ proptest! {
     }
 }
 
-/// Waiting clones are woken in the order they began to wait.
+/// Records the order in which named wakers are woken.
+#[derive(Clone, Default)]
+struct WakeLog(Arc<Mutex<Vec<&'static str>>>);
+
+struct Named(&'static str, WakeLog);
+
+impl Wake for Named {
+    fn wake(self: Arc<Self>) {
+        self.1 .0.lock().unwrap().push(self.0);
+    }
+}
+
+impl WakeLog {
+    fn waker(&self, name: &'static str) -> Waker {
+        Waker::from(Arc::new(Named(name, self.clone())))
+    }
+    fn take(&self) -> Vec<&'static str> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+fn poll_as<S: futures::Stream + Unpin>(s: &mut S, waker: &Waker) -> Poll<Option<S::Item>> {
+    s.poll_next_unpin(&mut Context::from_waker(waker))
+}
+
+/// Waiting clones are woken in the order they began to wait, and the first to
+/// poll takes the item.
 #[test]
-fn waiters_are_served_in_order() {
+fn waiters_are_woken_in_line_order() {
+    let log = WakeLog::default();
+    let (wa, wb) = (log.waker("a"), log.waker("b"));
     let (tx, rx) = mpsc::unbounded::<u32>();
-    let (wa, count_a) = futures_test::task::new_count_waker();
-    let (wb, count_b) = futures_test::task::new_count_waker();
     let mut a = rx.balance();
     let mut b = a.clone();
-    assert_eq!(
-        b.poll_next_unpin(&mut Context::from_waker(&wb)),
-        Poll::Pending
-    );
-    assert_eq!(
-        a.poll_next_unpin(&mut Context::from_waker(&wa)),
-        Poll::Pending
-    );
+    assert_eq!(poll_as(&mut b, &wb), Poll::Pending);
+    assert_eq!(poll_as(&mut a, &wa), Poll::Pending);
     tx.unbounded_send(1).unwrap();
-    assert_eq!((count_a.get(), count_b.get()), (0, 1), "b waited first");
-    assert_eq!(
-        b.poll_next_unpin(&mut Context::from_waker(&wb)),
-        Poll::Ready(Some(1))
-    );
-    // Taking an item passes a wake-up to the next waiter, a.
-    assert_eq!(count_a.get(), 1);
-    assert_eq!(
-        a.poll_next_unpin(&mut Context::from_waker(&wa)),
-        Poll::Pending
-    );
+    assert_eq!(log.take(), ["b", "a"], "b waited first");
+    assert_eq!(poll_as(&mut b, &wb), Poll::Ready(Some(1)));
+    assert_eq!(poll_as(&mut a, &wa), Poll::Pending);
     drop(tx);
-    assert_eq!(
-        a.poll_next_unpin(&mut Context::from_waker(&wa)),
-        Poll::Ready(None)
-    );
-    assert_eq!(
-        b.poll_next_unpin(&mut Context::from_waker(&wb)),
-        Poll::Ready(None)
-    );
+    assert_eq!(poll_as(&mut a, &wa), Poll::Ready(None));
+    assert_eq!(poll_as(&mut b, &wb), Poll::Ready(None));
+}
+
+/// Regression (issue 11, defect 2): after b took item 1, the line was c, a, b
+/// but a was woken first for item 2, because the wake-up passed on after the
+/// take had popped c out of the line and c rejoined at the back.
+#[test]
+fn a_take_does_not_reorder_the_waiting_line() {
+    let log = WakeLog::default();
+    let (wa, wb, wc) = (log.waker("a"), log.waker("b"), log.waker("c"));
+    let (tx, rx) = mpsc::unbounded::<u32>();
+    let mut a = rx.balance();
+    let (mut b, mut c) = (a.clone(), a.clone());
+    assert_eq!(poll_as(&mut b, &wb), Poll::Pending);
+    assert_eq!(poll_as(&mut c, &wc), Poll::Pending);
+    assert_eq!(poll_as(&mut a, &wa), Poll::Pending);
+    tx.unbounded_send(1).unwrap();
+    assert_eq!(log.take().first(), Some(&"b"));
+    assert_eq!(poll_as(&mut b, &wb), Poll::Ready(Some(1)));
+    // c and a find nothing and wait again, in their places; b joins behind.
+    assert_eq!(poll_as(&mut c, &wc), Poll::Pending);
+    assert_eq!(poll_as(&mut a, &wa), Poll::Pending);
+    assert_eq!(poll_as(&mut b, &wb), Poll::Pending);
+    log.take();
+    tx.unbounded_send(2).unwrap();
+    assert_eq!(log.take(), ["c", "a", "b"], "c waited longest");
+    assert_eq!(poll_as(&mut c, &wc), Poll::Ready(Some(2)));
+}
+
+/// Regression (issue 11, defect 3): when the source ended, only the first
+/// waiting clone was woken, and the others learnt of the end only once that
+/// one polled (a clone busy elsewhere held every other back).
+#[test]
+fn source_end_wakes_every_waiting_clone_at_once() {
+    let log = WakeLog::default();
+    let (wa, wb, wc) = (log.waker("a"), log.waker("b"), log.waker("c"));
+    let (tx, rx) = mpsc::unbounded::<u32>();
+    let mut a = rx.balance();
+    let (mut b, mut c) = (a.clone(), a.clone());
+    assert_eq!(poll_as(&mut a, &wa), Poll::Pending);
+    assert_eq!(poll_as(&mut b, &wb), Poll::Pending);
+    assert_eq!(poll_as(&mut c, &wc), Poll::Pending);
+    drop(tx);
+    assert_eq!(log.take(), ["a", "b", "c"], "all woken before anyone polls");
+    // a is busy elsewhere and never polls; b and c see the end regardless.
+    assert_eq!(poll_as(&mut c, &wc), Poll::Ready(None));
+    assert_eq!(poll_as(&mut b, &wb), Poll::Ready(None));
+    assert!(b.is_terminated() && c.is_terminated());
 }
 
 /// A woken clone that is dropped before it polls passes the wake-up on: the

@@ -3,15 +3,22 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::Wake;
 
-use super::lock;
+use crate::util::sync::{lock, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 
 struct Source<S> {
     stream: Pin<Box<S>>,
     done: bool,
+}
+
+/// A clone waiting for an item.
+struct Waiter {
+    id: u64,
+    waker: Waker,
+    // Woken and not yet polled since. It keeps its place in the line: only
+    // taking an item, ending or dropping leaves it.
+    notified: bool,
 }
 
 /// The clones waiting for an item, in the order they began to wait. It is its
@@ -19,41 +26,53 @@ struct Source<S> {
 /// is being polled (under the source's lock).
 #[derive(Default)]
 struct Waiters {
-    queue: VecDeque<(u64, Waker)>,
-    // A wake-up that found no waiter; the next clone to start waiting takes it.
-    unclaimed: bool,
+    line: VecDeque<Waiter>,
+    // How many times the source has woken. A clone that saw it change between
+    // its poll of the source and taking its place in line polls again rather
+    // than sleep through that wake-up.
+    wakes: u64,
+}
+
+impl Waiters {
+    /// Wakes the waiters matching `pick` that were not woken already, in line order.
+    fn notify(&mut self, mut pick: impl FnMut(&Waiter) -> bool) -> Vec<Waker> {
+        let mut woken = Vec::new();
+        for waiter in self.line.iter_mut().filter(|w| !w.notified) {
+            if pick(waiter) {
+                waiter.notified = true;
+                woken.push(waiter.waker.clone());
+            }
+        }
+        woken
+    }
 }
 
 struct Shared<S> {
     source: Mutex<Source<S>>,
     waiters: Arc<Mutex<Waiters>>,
-    // The waker the source is polled with: it wakes the longest waiter.
+    // The waker the source is polled with: it wakes every waiting clone.
     source_waker: Waker,
     next_id: AtomicU64,
 }
 
-/// Wakes the clone that has waited longest.
-struct WakeFirst(Arc<Mutex<Waiters>>);
+/// The source's waker. A wake-up cannot say whether an item or the end came,
+/// so every waiting clone is woken, in line order: the first to poll takes the
+/// item, the others find nothing and wait again in their places, and if it was
+/// the end, every one of them learns it at once.
+struct WakeAll(Arc<Mutex<Waiters>>);
 
-impl Wake for WakeFirst {
+impl Wake for WakeAll {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        let waker = {
-            let mut waiters = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            match waiters.queue.pop_front() {
-                Some((_, waker)) => Some(waker),
-                None => {
-                    waiters.unclaimed = true;
-                    None
-                }
-            }
+        let woken = {
+            let mut waiters = lock(&self.0);
+            waiters.wakes += 1;
+            waiters.notify(|_| true)
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        woken.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -78,7 +97,7 @@ impl<S> fmt::Debug for Balance<S> {
 impl<S: Stream> Balance<S> {
     pub(crate) fn new(stream: S) -> Self {
         let waiters = Arc::new(Mutex::new(Waiters::default()));
-        let source_waker = Waker::from(Arc::new(WakeFirst(waiters.clone())));
+        let source_waker = Waker::from(std::sync::Arc::new(WakeAll(waiters.clone())));
         let shared = Arc::new(Shared {
             source: Mutex::new(Source {
                 stream: Box::pin(stream),
@@ -97,16 +116,16 @@ impl<S: Stream> Balance<S> {
 }
 
 impl<S> Balance<S> {
-    fn lock_waiters(&self) -> std::sync::MutexGuard<'_, Waiters> {
-        self.shared
-            .waiters
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+    fn lock_waiters(&self) -> MutexGuard<'_, Waiters> {
+        lock(&self.shared.waiters)
     }
 
-    /// Passes a wake-up on to the longest waiter (or leaves it unclaimed).
-    fn wake_next(&self) {
-        self.shared.source_waker.wake_by_ref();
+    /// The source may have more ready without waking again: let the first
+    /// waiter not woken yet look.
+    fn pass_on(&self) {
+        let mut first = true;
+        let woken = self.lock_waiters().notify(|_| std::mem::take(&mut first));
+        woken.into_iter().for_each(Waker::wake);
     }
 }
 
@@ -129,8 +148,9 @@ impl<S: Stream> Stream for Balance<S> {
         if self.done {
             return Poll::Ready(None);
         }
+        let wakes_before = self.lock_waiters().wakes;
         let polled = {
-            let mut source = lock(&self.shared.source, "balance");
+            let mut source = super::lock(&self.shared.source, "balance");
             if source.done {
                 Poll::Ready(None)
             } else {
@@ -142,38 +162,37 @@ impl<S: Stream> Stream for Balance<S> {
                 polled
             }
         };
+        let id = self.id;
         match polled {
             Poll::Ready(Some(item)) => {
-                let id = self.id;
-                let mut waiters = self.lock_waiters();
-                waiters.queue.retain(|(waiter, _)| *waiter != id);
-                drop(waiters);
-                // The source may have more ready without waking again: let the
-                // next waiter look.
-                self.wake_next();
+                // Served: out of the line; the others keep their places.
+                self.lock_waiters().line.retain(|w| w.id != id);
+                self.pass_on();
                 Poll::Ready(Some(item))
             }
             Poll::Ready(None) => {
                 self.done = true;
-                // Every clone ends with the source.
-                let waiters = std::mem::take(&mut self.lock_waiters().queue);
-                waiters.into_iter().for_each(|(_, waker)| waker.wake());
+                // Every clone ends with the source: wake every one waiting.
+                let line = std::mem::take(&mut self.lock_waiters().line);
+                line.into_iter().for_each(|w| w.waker.wake());
                 Poll::Ready(None)
             }
             Poll::Pending => {
-                let id = self.id;
                 let mut waiters = self.lock_waiters();
-                if std::mem::take(&mut waiters.unclaimed) {
-                    // The source woke while nobody waited: that wake-up is ours.
+                if waiters.wakes != wakes_before {
+                    // The source woke after we polled it: look again.
                     drop(waiters);
                     cx.waker().wake_by_ref();
-                } else if let Some(entry) =
-                    waiters.queue.iter_mut().find(|(waiter, _)| *waiter == id)
-                {
-                    // Already waiting: keep its place in line.
-                    entry.1 = cx.waker().clone();
+                } else if let Some(waiter) = waiters.line.iter_mut().find(|w| w.id == id) {
+                    // Already in line: keep the place.
+                    waiter.waker.clone_from(cx.waker());
+                    waiter.notified = false;
                 } else {
-                    waiters.queue.push_back((id, cx.waker().clone()));
+                    waiters.line.push_back(Waiter {
+                        id,
+                        waker: cx.waker().clone(),
+                        notified: false,
+                    });
                 }
                 Poll::Pending
             }
@@ -190,17 +209,16 @@ impl<S: Stream> FusedStream for Balance<S> {
 impl<S> Drop for Balance<S> {
     fn drop(&mut self) {
         let id = self.id;
-        let was_waiting = {
+        let left = {
             let mut waiters = self.lock_waiters();
-            let before = waiters.queue.len();
-            waiters.queue.retain(|(waiter, _)| *waiter != id);
-            waiters.queue.len() != before
+            let at = waiters.line.iter().position(|w| w.id == id);
+            at.and_then(|at| waiters.line.remove(at))
         };
-        // It may have been woken and not yet polled: pass the wake-up on so an
-        // available item reaches another clone. (Items are never held by a
-        // clone, so none is lost.)
-        if !was_waiting {
-            self.wake_next();
+        // Woken and never to poll (or not in line, so perhaps woken to look
+        // again): pass the wake-up on so an available item reaches another
+        // clone. (Items are never held by a clone, so none is lost.)
+        if left.map_or(true, |w| w.notified) {
+            self.pass_on();
         }
     }
 }

@@ -7,7 +7,7 @@ pub use balance::Balance;
 pub(crate) use broadcast::broadcast as broadcast_new;
 pub use broadcast::Broadcast;
 
-use std::sync::{Mutex, MutexGuard};
+use crate::util::sync::{Mutex, MutexGuard};
 
 /// Locks the state a fan-out shares. If the source panicked while another
 /// consumer polled it, the state cannot be trusted: say so.

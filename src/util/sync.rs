@@ -6,10 +6,16 @@
 //! needs one, and loom checks the atomics and locks, not the reference counts.
 
 #[cfg(not(all(test, stream_plus_loom)))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, Mutex, MutexGuard,
+};
 
 #[cfg(all(test, stream_plus_loom))]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, Mutex, MutexGuard,
+};
 
 /// Locks a mutex that no user code ever runs under, so a poisoned one is
 /// still consistent: take the guard either way.
