@@ -228,7 +228,9 @@ impl<S: Stream + Unpin> Stream for MergeAll<S> {
 }
 
 impl<S: Stream + Unpin> FusedStream for MergeAll<S> {
-    /// True while no stream is live (as futures' `SelectAll`); `push` revives it.
+    /// True whenever no stream is live, a fresh empty `MergeAll` included;
+    /// `push` revives it. (Futures' `SelectAll` differs for the empty case: a
+    /// fresh empty one reports `false` until it has yielded `None`.)
     fn is_terminated(&self) -> bool {
         self.live == 0
     }

@@ -76,7 +76,7 @@ impl<St: Stream> Stream for BatchTimeout<St> {
                         if this.batch.is_empty() {
                             // The timeout runs from the batch's first item. Reading
                             // the clock once per batch is all a ready burst costs.
-                            *this.due = Some(this.clock.now() + *this.timeout);
+                            *this.due = Some(this.clock.after(*this.timeout));
                         }
                         this.batch.push(item);
                         if this.batch.len() >= *this.max {

@@ -9,10 +9,23 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[cfg(feature = "test-util")]
 pub use self::manual::VirtualClock;
+
+/// About thirty years: what a deadline too far to represent becomes.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+
+/// `at + d`, saturating: any `d` up to `Duration::MAX` is valid (API.md rule 7)
+/// and means a deadline that may never come, so one too far for `Instant` is
+/// moved to about thirty years on rather than overflowing.
+#[inline]
+pub(crate) fn later(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR.min(d)))
+        .unwrap_or(at)
+}
 
 /// The time source an operator was built with.
 #[derive(Clone, Debug, Default)]
@@ -37,6 +50,12 @@ impl Clock {
             return manual.now();
         }
         Instant::now()
+    }
+
+    /// `now() + d`, saturating (see [`later`]).
+    #[inline]
+    pub(crate) fn after(&self, d: Duration) -> Instant {
+        later(self.now(), d)
     }
 
     /// A disarmed timer on this clock.

@@ -5,7 +5,7 @@ use pin_project_lite::pin_project;
 use std::time::{Duration, Instant};
 
 use super::check_duration;
-use super::clock::{Clock, Timer};
+use super::clock::{later, Clock, Timer};
 use crate::util::Budget;
 
 pin_project! {
@@ -82,9 +82,9 @@ impl<St: Stream> Stream for Debounce<St> {
                 Poll::Ready(Some(item)) => {
                     let now = *now.get_or_insert_with(|| this.clock.now());
                     let run_started = *this.run_started.get_or_insert(now);
-                    let mut due = now + *this.quiet;
+                    let mut due = later(now, *this.quiet);
                     if let Some(max_wait) = *this.max_wait {
-                        due = due.min(run_started + max_wait);
+                        due = due.min(later(run_started, max_wait));
                     }
                     *this.pending = Some(item);
                     *this.due = Some(due);

@@ -53,12 +53,12 @@ impl<St: Stream> Stream for IdleTimeout<St> {
         }
         let due = *this
             .due
-            .get_or_insert_with(|| this.clock.now() + *this.limit);
+            .get_or_insert_with(|| this.clock.after(*this.limit));
         match this.stream.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => {
                 // Moving the deadline is free: the timer is only re-armed when it
                 // fires early (see `Timer::poll_until`).
-                *this.due = Some(this.clock.now() + *this.limit);
+                *this.due = Some(this.clock.after(*this.limit));
                 return Poll::Ready(Some(Ok(item)));
             }
             Poll::Ready(None) => {

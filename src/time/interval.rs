@@ -4,7 +4,7 @@ use futures_core::stream::{FusedStream, Stream};
 use std::time::{Duration, Instant};
 
 use super::check_duration;
-use super::clock::{Clock, Timer};
+use super::clock::{later, Clock, Timer};
 
 /// Stream for the [`interval`] function.
 #[must_use = "streams do nothing unless polled"]
@@ -49,7 +49,7 @@ pub fn interval(period: Duration) -> Interval {
     check_duration("interval", "period", period);
     let clock = Clock::current();
     let timer = clock.timer();
-    let next_due = clock.now() + period;
+    let next_due = clock.after(period);
     Interval {
         period,
         clock,
@@ -75,10 +75,10 @@ impl Stream for Interval {
             return Poll::Pending;
         }
         let now = this.clock.now();
-        let on_grid = due + this.period;
+        let on_grid = later(due, this.period);
         // Missed a tick: restart the grid from this delivery instead of bursting.
         this.next_due = if on_grid <= now {
-            now + this.period
+            later(now, this.period)
         } else {
             on_grid
         };

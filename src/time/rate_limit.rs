@@ -4,7 +4,7 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 use std::time::{Duration, Instant};
 
-use super::clock::{Clock, Timer};
+use super::clock::{later, Clock, Timer};
 use super::{check_count, check_duration};
 
 pin_project! {
@@ -72,7 +72,7 @@ impl<St: Stream> Stream for RateLimit<St> {
             Poll::Ready(Some(item)) => {
                 let now = this.clock.now();
                 let base = this.full_at.map_or(now, |full_at| full_at.max(now));
-                *this.full_at = Some(base + *this.interval);
+                *this.full_at = Some(later(base, *this.interval));
                 Poll::Ready(Some(item))
             }
             Poll::Ready(None) => {

@@ -5,7 +5,7 @@ use pin_project_lite::pin_project;
 use std::time::{Duration, Instant};
 
 use super::check_duration;
-use super::clock::{Clock, Timer};
+use super::clock::{later, Clock, Timer};
 use crate::util::Budget;
 
 pin_project! {
@@ -58,7 +58,7 @@ fn tick_after(origin: Instant, period: Duration, now: Instant) -> Instant {
     let offset = period
         .checked_mul(u32::try_from(k).unwrap_or(u32::MAX))
         .unwrap_or(Duration::MAX);
-    origin.checked_add(offset).unwrap_or(now + period)
+    origin.checked_add(offset).unwrap_or(later(now, period))
 }
 
 impl<St: Stream> Stream for Sample<St> {

@@ -59,7 +59,7 @@ impl<St: Stream> Stream for SpaceOut<St> {
         }
         match this.stream.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => {
-                *this.next_at = Some(this.clock.now() + *this.period);
+                *this.next_at = Some(this.clock.after(*this.period));
                 Poll::Ready(Some(item))
             }
             Poll::Ready(None) => {

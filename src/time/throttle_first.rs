@@ -60,7 +60,7 @@ impl<St: Stream> Stream for ThrottleFirst<St> {
                         this.window_end.is_some_and(|end| now < end)
                     });
                     if !open {
-                        *this.window_end = Some(this.clock.now() + *this.period);
+                        *this.window_end = Some(this.clock.after(*this.period));
                         return Poll::Ready(Some(item));
                     }
                     // Inside the window: discarded.
