@@ -68,5 +68,41 @@ fn sizes(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, sizes);
+/// Calls that block rather than compute: 200 items of a 5 ms `thread::sleep`.
+/// The ideal wall time is 200 x 5 ms / workers (500, 125 and 31 ms); the naive
+/// peer hands each call to the pool on its own.
+fn sleeping(c: &mut Criterion) {
+    const N: u64 = 200;
+    let f = |x: u64| {
+        std::thread::sleep(Duration::from_millis(5));
+        x
+    };
+    for w in [2usize, 8, 32] {
+        let mut g = c.benchmark_group(format!("sleep_5ms_x{N}_w{w}"));
+        g.throughput(Throughput::Elements(N));
+        g.sample_size(10);
+        g.bench_function("stream_plus_map_blocking_unordered", |b| {
+            b.iter(|| {
+                block_on(
+                    stream::iter(0..N)
+                        .map_blocking_unordered(w, f)
+                        .fold(0u64, |a, x| ready(a.wrapping_add(x))),
+                )
+            })
+        });
+        g.bench_function("naive_unblock_buffer_unordered", |b| {
+            b.iter(|| {
+                block_on(
+                    stream::iter(0..N)
+                        .map(|x| blocking::unblock(move || f(x)))
+                        .buffer_unordered(w)
+                        .fold(0u64, |a, x| ready(a.wrapping_add(x))),
+                )
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, sizes, sleeping);
 criterion_main!(benches);

@@ -44,6 +44,32 @@ proptest! {
     }
 }
 
+/// Calls that block until `target` of them run at once (or `patience` passes),
+/// recording the most that ran together.
+#[derive(Clone, Default)]
+struct Rendezvous {
+    state: Arc<(Mutex<(usize, usize)>, std::sync::Condvar)>,
+}
+
+impl Rendezvous {
+    fn call(&self, target: usize, patience: Duration) -> usize {
+        let (lock, cvar) = &*self.state;
+        let mut g = lock.lock().unwrap();
+        g.0 += 1;
+        g.1 = g.1.max(g.0);
+        cvar.notify_all();
+        let deadline = std::time::Instant::now() + patience;
+        while g.1 < target && std::time::Instant::now() < deadline {
+            g = cvar.wait_timeout(g, Duration::from_millis(10)).unwrap().0;
+        }
+        g.0 -= 1;
+        g.1
+    }
+    fn most(&self) -> usize {
+        self.state.0.lock().unwrap().1
+    }
+}
+
 matrix_test! {
     /// With `workers >= 2`, `f` really runs on several OS threads at once.
     async fn runs_on_several_threads() {
@@ -127,6 +153,47 @@ matrix_test! {
         assert_eq!(s.next().await, None);
         assert!(s.is_terminated());
         assert_eq!(s.next().await, None);
+    }
+
+    /// Regression (issue 11, defect 1): with items arriving one by one, a new
+    /// item waited behind a job blocked in a long call, so `workers = 4` ran only
+    /// one or two calls at once when `f` sleeps. Each call here blocks until
+    /// four run together (or 5 s pass): all four must start.
+    async fn blocking_calls_ran_fewer_than_workers_at_once() {
+        for unordered in [false, true] {
+            let meet = Rendezvous::default();
+            let m = meet.clone();
+            let call = move |i: u32| (i, m.call(4, Duration::from_secs(5)));
+            let arrivals = Script::new((0..4u32).flat_map(|i| {
+                [support::Step::Delay(Duration::from_millis(20)), support::Step::Item(i)]
+            }));
+            let out: Vec<(u32, usize)> = if unordered {
+                arrivals.map_blocking_unordered(4, call).collect().await
+            } else {
+                arrivals.map_blocking(4, call).collect().await
+            };
+            assert_eq!(out.len(), 4);
+            assert_eq!(meet.most(), 4, "unordered: {unordered}; four calls ran at once");
+        }
+    }
+
+    /// The sleeping calls of the defect report (300, 10, 160, 70 ms, items 20 ms
+    /// apart) finish in the order their ends fall when all run at once: item 1
+    /// (at ~30 ms), 3 (~130), 2 (~200), 0 (~300). Before the fix: 1, 2, 3, 0.
+    async fn sleeping_calls_finish_in_the_order_of_their_ends() {
+        let sleeps = [300u64, 10, 160, 70];
+        let arrivals = Script::new((0..4usize).flat_map(|i| {
+            let gap = if i == 0 { 0 } else { 20 };
+            [support::Step::Delay(Duration::from_millis(gap)), support::Step::Item(i)]
+        }));
+        let out: Vec<usize> = arrivals
+            .map_blocking_unordered(4, move |i| {
+                std::thread::sleep(Duration::from_millis(sleeps[i]));
+                i
+            })
+            .collect()
+            .await;
+        assert_eq!(out, [1, 3, 2, 0]);
     }
 
     #[should_panic(expected = "map_blocking: workers must be at least 1")]

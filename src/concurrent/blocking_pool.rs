@@ -77,6 +77,9 @@ struct State<T, O> {
     input: VecDeque<(u64, T)>,
     outputs: O,
     jobs: usize,
+    // Jobs inside a call of `f` now. The others (`jobs - running`) are about
+    // to take the next queued item, or linger for one.
+    running: usize,
     // Jobs waiting (for at most `LINGER`) for more input.
     lingering: usize,
     // Results pushed since the consumer was last woken.
@@ -121,7 +124,10 @@ where
                 state.lingering -= 1;
             }
             match state.input.pop_front() {
-                Some(next) if !state.stopped => next,
+                Some(next) if !state.stopped => {
+                    state.running += 1;
+                    next
+                }
                 _ => {
                     state.jobs -= 1;
                     return;
@@ -135,6 +141,7 @@ where
                 let mut state = shared.lock();
                 state.panic = Some(payload);
                 state.stopped = true;
+                state.running -= 1;
                 state.jobs -= 1;
                 drop(state);
                 shared.more.notify_all();
@@ -145,6 +152,7 @@ where
         let slow = started.elapsed() >= SLOW_ITEM;
         let wake = {
             let mut state = shared.lock();
+            state.running -= 1;
             if state.stopped {
                 state.jobs -= 1;
                 return; // the stream is gone: the result is discarded
@@ -193,6 +201,7 @@ where
             input: VecDeque::new(),
             outputs: O::new(),
             jobs: 0,
+            running: 0,
             lingering: 0,
             unclaimed: 0,
             low_water: limit / 2,
@@ -248,8 +257,17 @@ where
             for _ in 0..added.min(state.lingering) {
                 self.shared.more.notify_one();
             }
-            let wanted = state.input.len().min(self.workers);
-            let new_jobs = wanted.saturating_sub(state.jobs);
+            // Jobs not inside a call take queued items first; every item
+            // beyond them gets a job of its own, up to `workers` jobs. (A job
+            // blocked in a long call must not hold items back: whether `f`
+            // computes or sleeps, up to `workers` calls run while that many
+            // items wait.)
+            let free = state.jobs - state.running;
+            let new_jobs = state
+                .input
+                .len()
+                .saturating_sub(free)
+                .min(self.workers.saturating_sub(state.jobs));
             state.jobs += new_jobs;
             new_jobs
         };
