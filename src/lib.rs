@@ -85,6 +85,9 @@ mod misc;
 mod time;
 mod util;
 
+#[cfg(all(test, stream_plus_loom))]
+mod loom_models;
+
 #[cfg(feature = "time")]
 #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
 pub use time::{interval, Elapsed};

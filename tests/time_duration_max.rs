@@ -3,6 +3,7 @@
 //! batch_timeout, space_out, debounce, throttle_first and sample, and at
 //! construction in `interval`. Any duration up to `Duration::MAX` is valid and
 //! means a deadline that may never come (API.md rule 7).
+#![cfg(feature = "time")]
 
 mod support;
 

@@ -13,13 +13,12 @@
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::Stream;
-use futures_util::task::AtomicWaker;
 use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::util::sync::{lock, Arc, Condvar, Mutex, MutexGuard, WakerSlot};
 use crate::util::{size_hint, ReorderBuffer};
 
 /// Items taken from upstream and not yet yielded, per worker. Enough runway
@@ -96,13 +95,13 @@ struct Shared<T, F, O> {
     state: Mutex<State<T, O>>,
     // Signalled when input arrives or the stream stops, for lingering jobs.
     more: Condvar,
-    consumer: AtomicWaker,
+    consumer: WakerSlot,
 }
 
 impl<T, F, O> Shared<T, F, O> {
     fn lock(&self) -> MutexGuard<'_, State<T, O>> {
         // `f` never runs under the lock, so it is never poisoned in practice.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 
@@ -174,6 +173,15 @@ where
     }
 }
 
+/// Hands a job to the `blocking` pool (to a loom thread in the loom models,
+/// which stand in for the pool).
+fn spawn_job(job: impl FnOnce() + Send + 'static) {
+    #[cfg(not(all(test, stream_plus_loom)))]
+    blocking::unblock(job).detach();
+    #[cfg(all(test, stream_plus_loom))]
+    loom::thread::spawn(job);
+}
+
 /// The state machine shared by both adapters.
 pub(crate) struct Pool<T, F, O> {
     shared: Arc<Shared<T, F, O>>,
@@ -212,7 +220,7 @@ where
             f,
             state: Mutex::new(state),
             more: Condvar::new(),
-            consumer: AtomicWaker::new(),
+            consumer: WakerSlot::new(),
         };
         Self {
             shared: Arc::new(shared),
@@ -273,7 +281,7 @@ where
         };
         for _ in 0..new_jobs {
             let shared = self.shared.clone();
-            blocking::unblock(move || run_job(shared)).detach();
+            spawn_job(move || run_job(shared));
         }
     }
 

@@ -2,11 +2,10 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
-use futures_util::task::AtomicWaker;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::Wake;
+
+use crate::util::sync::{lock, Arc, AtomicBool, Mutex, Ordering, WakerSlot};
 
 use crate::util::Budget;
 
@@ -50,7 +49,7 @@ where
 struct Shared {
     ready: Mutex<VecDeque<usize>>,
     // The task polling the `MergeAll`.
-    parent: AtomicWaker,
+    parent: WakerSlot,
 }
 
 /// The waker of one inner stream.
@@ -75,7 +74,7 @@ impl SlotWaker {
     fn requeue(&self) -> bool {
         let newly = !self.queued.swap(true, Ordering::AcqRel);
         if newly {
-            let mut ready = self.shared.ready.lock().unwrap_or_else(|e| e.into_inner());
+            let mut ready = lock(&self.shared.ready);
             ready.push_back(self.index);
         }
         newly
@@ -83,18 +82,19 @@ impl SlotWaker {
 }
 
 impl Wake for SlotWaker {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.enqueue();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         self.enqueue();
     }
 }
 
 struct Slot<S> {
     stream: S,
-    notify: Arc<SlotWaker>,
+    // std's `Arc`: it becomes the stream's `Waker`.
+    notify: std::sync::Arc<SlotWaker>,
     waker: Waker,
 }
 
@@ -128,7 +128,7 @@ impl<S: Stream + Unpin> MergeAll<S> {
             live: 0,
             shared: Arc::new(Shared {
                 ready: Mutex::new(VecDeque::new()),
-                parent: AtomicWaker::new(),
+                parent: WakerSlot::new(),
             }),
         }
     }
@@ -140,7 +140,7 @@ impl<S: Stream + Unpin> MergeAll<S> {
             self.slots.push(None);
             self.slots.len() - 1
         });
-        let notify = Arc::new(SlotWaker {
+        let notify = std::sync::Arc::new(SlotWaker {
             index,
             queued: AtomicBool::new(false),
             shared: self.shared.clone(),
@@ -185,12 +185,7 @@ impl<S: Stream + Unpin> Stream for MergeAll<S> {
             if this.live == 0 {
                 return Poll::Ready(None);
             }
-            let next = this
-                .shared
-                .ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop_front();
+            let next = lock(&this.shared.ready).pop_front();
             let Some(index) = next else {
                 return Poll::Pending;
             };

@@ -62,11 +62,11 @@ struct Shared<S> {
 struct WakeAll(Arc<Mutex<Waiters>>);
 
 impl Wake for WakeAll {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.wake_by_ref();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         let woken = {
             let mut waiters = lock(&self.0);
             waiters.wakes += 1;

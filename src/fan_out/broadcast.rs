@@ -3,9 +3,9 @@ use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
 
 use super::lock;
+use crate::util::sync::{Arc, Mutex};
 
 struct Shared<S: Stream> {
     source: Pin<Box<S>>,

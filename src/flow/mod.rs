@@ -2,7 +2,7 @@
 //! their own.
 
 mod buffer_with;
-mod channel;
+pub(crate) mod channel;
 mod decouple;
 mod stage;
 

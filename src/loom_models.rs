@@ -1,0 +1,279 @@
+//! Loom models of the state shared between handles or threads: the channel of
+//! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool and
+//! `merge_all`'s wake queue. Built only with `--cfg stream_plus_loom` (see
+//! README, "Contributing"), where `util::sync` hands out loom's types, so the
+//! models run the crate's real code. Each model has two or three threads doing
+//! the real operations; loom's `block_on` parks a thread until its waker is
+//! woken, so a lost wake-up shows up as a deadlock.
+//!
+//! The `blocking` crate's pool threads cannot run under loom: there, the pool's
+//! jobs are loom threads (`blocking_pool::spawn_job`).
+
+use core::pin::pin;
+use core::task::{Context, Poll};
+use futures_core::Stream;
+use futures_util::future::poll_fn;
+use futures_util::stream;
+use loom::future::block_on;
+use loom::thread;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+
+use crate::flow::channel::{channel, Panics, Receiver, Sender};
+use crate::StreamExtPlus;
+
+/// Runs a model with loom's default bound unless LOOM_MAX_PREEMPTIONS says
+/// otherwise (CI sets 3).
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+fn next<S: Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+    block_on(poll_fn(|cx| Pin::new(&mut *s).poll_next(cx)))
+}
+
+fn collect<S: Stream + Unpin>(s: &mut S) -> Vec<S::Item> {
+    let mut out = Vec::new();
+    while let Some(x) = next(s) {
+        out.push(x);
+    }
+    out
+}
+
+fn recv<T>(rx: &mut Receiver<T>) -> Option<T> {
+    block_on(poll_fn(|cx| rx.poll_recv(cx)))
+}
+
+/// Pumps `items` into `tx` on a thread of its own until done.
+fn producer(tx: Sender<u32>, items: Vec<u32>) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut items = pin!(stream::iter(items));
+        block_on(poll_fn(|cx| {
+            tx.poll_pump(items.as_mut(), cx, Panics::HandOver)
+        }));
+    })
+}
+
+/// Full and empty wake-ups, for a rendezvous and a one-slot channel: every
+/// item arrives once, in order, and both sides finish.
+#[test]
+fn channel_full_and_empty_wake_ups() {
+    for capacity in [0, 1] {
+        model(move || {
+            let (tx, mut rx) = channel(capacity);
+            let sending = producer(tx, vec![0, 1, 2]);
+            let mut got = Vec::new();
+            while let Some(x) = recv(&mut rx) {
+                got.push(x);
+            }
+            assert_eq!(got, [0, 1, 2]);
+            sending.join().unwrap();
+        });
+    }
+}
+
+/// The receiver goes after one item: the sender is woken and finishes.
+#[test]
+fn channel_receiver_dropped() {
+    model(|| {
+        let (tx, mut rx) = channel(1);
+        let sending = producer(tx, vec![0, 1, 2, 3]);
+        assert_eq!(recv(&mut rx), Some(0));
+        drop(rx);
+        sending.join().unwrap();
+    });
+}
+
+/// The sender (a `decouple` driver) is dropped after one poll: the receiver
+/// ends after the items queued before, without hanging.
+#[test]
+fn channel_sender_dropped() {
+    model(|| {
+        let (tx, mut rx) = channel::<u32>(1);
+        let sending = thread::spawn(move || {
+            let mut items = pin!(stream::iter([0u32, 1]).chain(stream::pending()));
+            let waker = futures_util::task::noop_waker();
+            let _ = tx.poll_pump(
+                items.as_mut(),
+                &mut Context::from_waker(&waker),
+                Panics::HandOver,
+            );
+        });
+        let mut got = Vec::new();
+        while let Some(x) = recv(&mut rx) {
+            got.push(x);
+        }
+        sending.join().unwrap();
+        // Item 1 was in hand (and went with the sender) unless the receiver
+        // made room for it first.
+        assert!(got == [0] || got == [0, 1], "{got:?}");
+    });
+}
+
+/// A panic upstream is handed over: the receiver gets the item before it,
+/// then the panic with its payload.
+#[test]
+fn channel_panic_hand_over() {
+    model(|| {
+        let (tx, mut rx) = channel::<u32>(2);
+        let sending = thread::spawn(move || {
+            let mut items = pin!(stream::iter([0u32, 1]).map(|x| {
+                assert!(x == 0, "upstream boom");
+                x
+            }));
+            block_on(poll_fn(|cx| {
+                tx.poll_pump(items.as_mut(), cx, Panics::HandOver)
+            }));
+        });
+        assert_eq!(recv(&mut rx), Some(0));
+        let payload = panic::catch_unwind(AssertUnwindSafe(|| recv(&mut rx))).unwrap_err();
+        let message = payload.downcast_ref::<&str>().copied();
+        assert_eq!(message, Some("upstream boom"));
+        sending.join().unwrap();
+    });
+}
+
+use futures_util::StreamExt as _;
+
+/// Pumps `items` into `tx` on this thread, waiting for room as it must.
+fn pump(tx: Sender<u32>, items: Vec<u32>) {
+    let mut items = pin!(stream::iter(items));
+    block_on(poll_fn(|cx| {
+        tx.poll_pump(items.as_mut(), cx, Panics::HandOver)
+    }));
+}
+
+/// `balance`: clone `b` on another thread while this one feeds the source
+/// (a rendezvous channel) and then drains clone `a`: every item to exactly
+/// one clone, and both clones see the end.
+#[test]
+fn balance_every_item_once_and_the_end_reaches_all() {
+    model(|| {
+        let (tx, rx) = channel(0);
+        let mut a = rx.balance();
+        let mut b = a.clone();
+        let other = thread::spawn(move || collect(&mut b));
+        pump(tx, vec![1, 2]);
+        let mut got = collect(&mut a);
+        got.extend(other.join().unwrap());
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// `balance`: a clone that waited is dropped (perhaps after it was woken):
+/// the other clone still gets every item.
+#[test]
+fn balance_dropped_waiter_loses_nothing() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        let mut a = rx.balance();
+        let mut b = a.clone();
+        let other = thread::spawn(move || {
+            let waker = futures_util::task::noop_waker();
+            let polled = Pin::new(&mut b).poll_next(&mut Context::from_waker(&waker));
+            drop(b);
+            match polled {
+                Poll::Ready(Some(x)) => vec![x],
+                _ => Vec::new(),
+            }
+        });
+        pump(tx, vec![1]);
+        let mut got = collect(&mut a);
+        got.extend(other.join().unwrap());
+        assert_eq!(got, [1]);
+    });
+}
+
+/// `broadcast`: consumer `b` on another thread while this one feeds the
+/// source and then drains consumer `a`, capacity 1: each sees every item in
+/// order, and both end.
+#[test]
+fn broadcast_everyone_sees_everything_within_the_lead() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        let mut consumers = rx.broadcast(2, 1);
+        let mut b = consumers.pop().unwrap();
+        let mut a = consumers.pop().unwrap();
+        let other = thread::spawn(move || collect(&mut b));
+        pump(tx, vec![1, 2]);
+        assert_eq!(collect(&mut a), [1, 2]);
+        assert_eq!(other.join().unwrap(), [1, 2]);
+    });
+}
+
+/// `broadcast`: a consumer dropped mid-way stops holding the other back.
+#[test]
+fn broadcast_consumer_dropped_mid_way() {
+    model(|| {
+        let mut consumers = stream::iter([1u32, 2, 3]).broadcast(2, 1);
+        let mut b = consumers.pop().unwrap();
+        let mut a = consumers.pop().unwrap();
+        let other = thread::spawn(move || {
+            let first = next(&mut b);
+            drop(b);
+            first
+        });
+        assert_eq!(collect(&mut a), [1, 2, 3]);
+        assert_eq!(other.join().unwrap(), Some(1));
+    });
+}
+
+/// The `map_blocking` pool with loom threads as its jobs: results come back,
+/// in order for `map_blocking`, and the jobs exit when the stream is dropped.
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_pool_hands_back_every_result() {
+    model(|| {
+        let mut ordered = stream::iter(0u32..3).map_blocking(2, |x| x * 2);
+        assert_eq!(collect(&mut ordered), [0, 2, 4]);
+    });
+}
+
+/// Dropped after one result: calls not started never start, the jobs exit
+/// (loom reports a job left blocked as a deadlock).
+#[cfg(feature = "blocking")]
+#[test]
+fn blocking_pool_cancels_on_drop() {
+    use crate::util::sync::{Arc, AtomicU64, Ordering};
+    model(|| {
+        let calls = Arc::new(AtomicU64::new(0));
+        let counted = calls.clone();
+        let mut unordered = stream::iter(0u32..4).map_blocking_unordered(2, move |x| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            x
+        });
+        assert!(next(&mut unordered).is_some());
+        drop(unordered);
+        assert!(calls.load(Ordering::SeqCst) >= 1);
+    });
+}
+
+/// `merge_all`: one stream fed from another thread, one from this one, both
+/// waking the merge's queue; every item comes out once and the merge ends.
+#[test]
+fn merge_all_wake_queue() {
+    model(|| {
+        let (tx1, rx1) = channel(0);
+        let (tx2, rx2) = channel(1);
+        let sending = producer(tx1, vec![1]);
+        let mut merged = crate::merge_all([rx1, rx2]);
+        let waker = futures_util::task::noop_waker();
+        let mut first = Vec::new();
+        if let Poll::Ready(Some(x)) =
+            Pin::new(&mut merged).poll_next(&mut Context::from_waker(&waker))
+        {
+            first.push(x);
+        }
+        pump(tx2, vec![2]);
+        let mut got = collect(&mut merged);
+        got.extend(first);
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        sending.join().unwrap();
+    });
+}
