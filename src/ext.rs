@@ -79,6 +79,7 @@ pub trait StreamExtPlus: Stream {
     /// );
     /// assert_eq!(lengths, [1, 2, 3]);
     /// ```
+    #[track_caller]
     fn map_concurrent<Fut, F>(self, workers: usize, f: F) -> MapConcurrent<Self, Fut, F>
     where
         Self: Sized,
@@ -121,6 +122,7 @@ pub trait StreamExtPlus: Stream {
     /// squares.sort();
     /// assert_eq!(squares, [1, 4, 9, 16]);
     /// ```
+    #[track_caller]
     fn map_concurrent_unordered<Fut, F>(
         self,
         workers: usize,
@@ -161,6 +163,7 @@ pub trait StreamExtPlus: Stream {
     /// );
     /// assert_eq!(out, [30, 31]);
     /// ```
+    #[track_caller]
     fn switch_map<S2, F>(self, f: F) -> SwitchMap<Self, S2, F>
     where
         Self: Sized,
@@ -214,6 +217,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "blocking")]
     #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+    #[track_caller]
     fn map_blocking<U, F>(self, workers: usize, f: F) -> MapBlocking<Self, F, U>
     where
         Self: Sized,
@@ -245,6 +249,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "blocking")]
     #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+    #[track_caller]
     fn map_blocking_unordered<U, F>(self, workers: usize, f: F) -> MapBlockingUnordered<Self, F, U>
     where
         Self: Sized,
@@ -288,6 +293,7 @@ pub trait StreamExtPlus: Stream {
     /// assert_eq!(block_on(s.next()), None);
     /// assert_eq!(s.dropped(), 3);
     /// ```
+    #[track_caller]
     fn buffer_with(self, capacity: usize, overflow: crate::Overflow) -> BufferWith<Self>
     where
         Self: Sized,
@@ -311,6 +317,7 @@ pub trait StreamExtPlus: Stream {
     /// let out: Vec<u32> = block_on(stream::iter(1..=5).conflate().collect());
     /// assert_eq!(out, [5]);
     /// ```
+    #[track_caller]
     fn conflate(self) -> BufferWith<Self>
     where
         Self: Sized,
@@ -352,6 +359,7 @@ pub trait StreamExtPlus: Stream {
     /// let (out, ()) = block_on(futures::future::join(received.collect::<Vec<u32>>(), driver));
     /// assert_eq!(out, [1, 2, 3]);
     /// ```
+    #[track_caller]
     fn decouple(self, capacity: usize) -> (Decoupled<Self::Item>, Driver<Self>)
     where
         Self: Sized,
@@ -418,6 +426,7 @@ pub trait StreamExtPlus: Stream {
     /// );
     /// assert_eq!(out, [1, 3, 5, 7, 9]);
     /// ```
+    #[track_caller]
     fn stage<S2, F>(self, buffer: usize, f: F) -> Staged<StageDrivers<(), Self>, S2>
     where
         Self: Sized,
@@ -444,6 +453,7 @@ pub trait StreamExtPlus: Stream {
     /// let out: Vec<u32> = block_on(stream::iter([1, 3, 5]).merge_with(stream::iter([2, 4])).collect());
     /// assert_eq!(out, [1, 2, 3, 4, 5]);
     /// ```
+    #[track_caller]
     fn merge_with<St2>(self, other: St2) -> MergeWith<Self, St2>
     where
         Self: Sized,
@@ -469,6 +479,7 @@ pub trait StreamExtPlus: Stream {
     /// let out: Vec<(u32, char)> = block_on(stream::iter([1, 2]).zip_latest(stream::iter(['a', 'b'])).collect());
     /// assert_eq!(out, [(1, 'a'), (2, 'a'), (2, 'b')]);
     /// ```
+    #[track_caller]
     fn zip_latest<St2>(self, other: St2) -> ZipLatest<Self, St2>
     where
         Self: Sized,
@@ -511,6 +522,7 @@ pub trait StreamExtPlus: Stream {
     /// assert_eq!(xs, [1, 2, 3]);
     /// assert_eq!(ys, [1, 2, 3]);
     /// ```
+    #[track_caller]
     fn broadcast(self, consumers: usize, capacity: usize) -> Vec<Broadcast<Self>>
     where
         Self: Sized,
@@ -541,6 +553,7 @@ pub trait StreamExtPlus: Stream {
     /// xs.sort();
     /// assert_eq!(xs, [1, 2, 3, 4]);
     /// ```
+    #[track_caller]
     fn balance(self) -> Balance<Self>
     where
         Self: Sized,
@@ -562,6 +575,7 @@ pub trait StreamExtPlus: Stream {
     /// let out: Vec<u32> = block_on(stream::iter([1, 1, 2, 2, 2, 1]).dedup().collect());
     /// assert_eq!(out, [1, 2, 1]);
     /// ```
+    #[track_caller]
     fn dedup(self) -> Dedup<Self>
     where
         Self: Sized,
@@ -583,6 +597,7 @@ pub trait StreamExtPlus: Stream {
     /// let out: Vec<&str> = block_on(stream::iter(["a", "b", "cc", "dd", "e"]).dedup_by_key(|s| s.len()).collect());
     /// assert_eq!(out, ["a", "cc", "e"]);
     /// ```
+    #[track_caller]
     fn dedup_by_key<K, F>(self, f: F) -> DedupByKey<Self, F, K>
     where
         Self: Sized,
@@ -625,6 +640,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn debounce(self, quiet: Duration) -> Debounce<Self>
     where
         Self: Sized,
@@ -658,6 +674,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn throttle_first(self, period: Duration) -> ThrottleFirst<Self>
     where
         Self: Sized,
@@ -692,6 +709,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn sample(self, period: Duration) -> Sample<Self>
     where
         Self: Sized,
@@ -726,6 +744,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn space_out(self, period: Duration) -> SpaceOut<Self>
     where
         Self: Sized,
@@ -764,6 +783,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn rate_limit(self, count: usize, per: Duration) -> RateLimit<Self>
     where
         Self: Sized,
@@ -799,6 +819,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn batch_timeout(self, max: usize, timeout: Duration) -> BatchTimeout<Self>
     where
         Self: Sized,
@@ -832,6 +853,7 @@ pub trait StreamExtPlus: Stream {
     /// ```
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
     fn idle_timeout(self, limit: Duration) -> IdleTimeout<Self>
     where
         Self: Sized,
@@ -880,6 +902,7 @@ pub trait TryStreamExtPlus: TryStream {
     /// );
     /// assert_eq!(out, [Ok(10), Ok(20), Err("3 failed".to_string())]);
     /// ```
+    #[track_caller]
     fn try_map_concurrent<Fut, F>(self, workers: usize, f: F) -> TryMapConcurrent<Self, Fut, F>
     where
         Self: Sized,
@@ -915,6 +938,7 @@ pub trait TryStreamExtPlus: TryStream {
     /// );
     /// assert_eq!(out, [Ok(2), Err("bad input")]);
     /// ```
+    #[track_caller]
     fn try_map_concurrent_unordered<Fut, F>(
         self,
         workers: usize,

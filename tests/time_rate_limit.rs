@@ -16,6 +16,48 @@ mod on_virtual_time {
     use super::*;
     use support::virt::Harness;
 
+    /// `.burst(1)`: the rate of `rate_limit(4, 40ms)` with no burst at all.
+    #[test]
+    fn burst_one_is_the_rate_without_a_burst() {
+        let mut h = Harness::new(|up| up.rate_limit(4, 40 * MS).burst(1));
+        for i in 0..6 {
+            h.send(i);
+        }
+        let mut times = Vec::new();
+        for t in 0..=60 {
+            h.at(t);
+            for _ in h.ready() {
+                times.push(t);
+            }
+        }
+        assert_eq!(times, [0, 10, 20, 30, 40, 50]);
+    }
+
+    /// `.burst(b)` sets the bucket apart from the rate: 2 at once, then one
+    /// every 10 ms; after an idle stretch the bucket holds 2 again, not 4.
+    #[test]
+    fn burst_sets_the_bucket_apart_from_the_rate() {
+        let mut h = Harness::new(|up| up.rate_limit(4, 40 * MS).burst(2));
+        for i in 0..5 {
+            h.send(i);
+        }
+        let mut times = Vec::new();
+        for t in 0..=30 {
+            h.at(t);
+            for _ in h.ready() {
+                times.push(t);
+            }
+        }
+        assert_eq!(times, [0, 0, 10, 20, 30]);
+        h.at(1000);
+        for i in 5..10 {
+            h.send(i);
+        }
+        assert_eq!(h.ready(), [5, 6], "a full bucket of 2 after idling");
+        h.at(1010);
+        assert_eq!(h.ready(), [7]);
+    }
+
     #[test]
     fn burst_then_refill_rate() {
         // 4 per 40 ms: a token every 10 ms.
@@ -89,6 +131,24 @@ mod on_virtual_time {
 }
 
 matrix_test! {
+    /// `.burst(2)` with a fast rate: 2 pass at once, the rest at the rate.
+    async fn burst_bounds_the_first_items_on_real_time() {
+        let start = Instant::now();
+        let mut s = Box::pin(stream::iter(0..4u32).rate_limit(50, Duration::from_secs(1)).burst(2));
+        assert_eq!(s.next().await, Some(0));
+        assert_eq!(s.next().await, Some(1));
+        assert!(start.elapsed() < 15 * MS, "two tokens at the start");
+        assert_eq!(s.next().await, Some(2));
+        assert!(start.elapsed() >= 20 * MS, "then one per 20 ms");
+        assert_eq!(s.collect::<Vec<_>>().await, [3]);
+        assert!(start.elapsed() >= 40 * MS);
+    }
+
+    #[should_panic(expected = "rate_limit: burst must be at least 1")]
+    async fn burst_zero_panics() {
+        let _ = stream::iter([1]).rate_limit(1, MS).burst(0);
+    }
+
     async fn waits_at_the_refill_rate() {
         let start = Instant::now();
         // 5 at once, then 10 more at one per 10 ms.

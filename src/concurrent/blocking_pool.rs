@@ -202,6 +202,7 @@ where
     F: Fn(T) -> U + Send + Sync + 'static,
     O: Outputs<U>,
 {
+    #[track_caller]
     pub(crate) fn new(method: &str, workers: usize, f: F) -> Self {
         assert!(workers >= 1, "{method}: workers must be at least 1");
         let limit = workers.saturating_mul(AHEAD_PER_WORKER);

@@ -47,6 +47,7 @@ macro_rules! blocking_adapter {
             U: Send + 'static,
             F: Fn(St::Item) -> U + Send + Sync + 'static,
         {
+            #[track_caller]
             pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
                 Self {
                     stream,

@@ -56,6 +56,7 @@ where
     F: FnMut(St::Item) -> Fut,
     Fut: Future,
 {
+    #[track_caller]
     pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
         check_workers("map_concurrent", workers);
         Self {
@@ -79,6 +80,7 @@ where
     /// # Panics
     ///
     /// If `n` is 0.
+    #[track_caller]
     pub fn reorder_capacity(mut self, n: usize) -> Self {
         assert!(n >= 1, "reorder_capacity: n must be at least 1");
         self.reorder_capacity = n;

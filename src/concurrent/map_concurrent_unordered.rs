@@ -55,6 +55,7 @@ where
     F: FnMut(St::Item) -> Fut,
     Fut: Future,
 {
+    #[track_caller]
     pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
         check_workers("map_concurrent_unordered", workers);
         Self {

@@ -23,6 +23,7 @@ use core::task::{Context, Poll};
 use futures_core::Stream;
 
 /// Panics with the message of API.md rule 7 unless `workers >= 1`.
+#[track_caller]
 pub(crate) fn check_workers(method: &str, workers: usize) {
     assert!(workers >= 1, "{method}: workers must be at least 1");
 }

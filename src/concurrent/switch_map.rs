@@ -41,6 +41,7 @@ where
     F: FnMut(St::Item) -> S2,
     S2: Stream,
 {
+    #[track_caller]
     pub(crate) fn new(stream: St, f: F) -> Self {
         Self {
             stream,

@@ -59,6 +59,7 @@ where
     F: FnMut(St::Ok) -> Fut,
     Fut: TryFuture<Error = St::Error>,
 {
+    #[track_caller]
     pub(crate) fn new(stream: St, workers: usize, f: F) -> Self {
         check_workers("try_map_concurrent", workers);
         Self {

@@ -36,6 +36,7 @@ pin_project! {
 }
 
 impl<St: Stream> BufferWith<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, capacity: usize, overflow: Overflow, method: &str) -> Self {
         assert!(capacity >= 1, "{method}: capacity must be at least 1");
         Self {

@@ -29,6 +29,7 @@ pin_project! {
 }
 
 impl<St: Stream> BatchTimeout<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, max: usize, timeout: Duration) -> Self {
         check_count("batch_timeout", "max", max);
         check_duration("batch_timeout", "timeout", timeout);

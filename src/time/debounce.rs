@@ -32,6 +32,7 @@ pin_project! {
 }
 
 impl<St: Stream> Debounce<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, quiet: Duration) -> Self {
         check_duration("debounce", "quiet", quiet);
         let clock = Clock::current();
@@ -56,6 +57,7 @@ impl<St: Stream> Debounce<St> {
     /// # Panics
     ///
     /// If `d` is shorter than `quiet`: `debounce: max_wait must be at least quiet`.
+    #[track_caller]
     pub fn max_wait(mut self, d: Duration) -> Self {
         assert!(d >= self.quiet, "debounce: max_wait must be at least quiet");
         self.max_wait = Some(d);

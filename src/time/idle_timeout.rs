@@ -26,6 +26,7 @@ pin_project! {
 }
 
 impl<St: Stream> IdleTimeout<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, limit: Duration) -> Self {
         check_duration("idle_timeout", "limit", limit);
         let clock = Clock::current();

@@ -45,6 +45,7 @@ pub struct Interval {
 /// assert!(ticks[0] >= start + Duration::from_millis(5));
 /// assert!(ticks[1] - ticks[0] >= Duration::from_millis(5));
 /// ```
+#[track_caller]
 pub fn interval(period: Duration) -> Interval {
     check_duration("interval", "period", period);
     let clock = Clock::current();

@@ -38,11 +38,13 @@ impl fmt::Display for Elapsed {
 impl std::error::Error for Elapsed {}
 
 /// Panics with the message of API.md rule 7 unless `d > 0`.
+#[track_caller]
 pub(crate) fn check_duration(method: &str, arg: &str, d: Duration) {
     assert!(!d.is_zero(), "{method}: {arg} must be greater than zero");
 }
 
 /// Panics with the message of API.md rule 7 unless `n >= 1`.
+#[track_caller]
 pub(crate) fn check_count(method: &str, arg: &str, n: usize) {
     assert!(n >= 1, "{method}: {arg} must be at least 1");
 }

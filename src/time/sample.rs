@@ -30,6 +30,7 @@ pin_project! {
 }
 
 impl<St: Stream> Sample<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, period: Duration) -> Self {
         check_duration("sample", "period", period);
         let clock = Clock::current();

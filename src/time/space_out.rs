@@ -25,6 +25,7 @@ pin_project! {
 }
 
 impl<St: Stream> SpaceOut<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, period: Duration) -> Self {
         check_duration("space_out", "period", period);
         let clock = Clock::current();

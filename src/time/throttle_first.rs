@@ -24,6 +24,7 @@ pin_project! {
 }
 
 impl<St: Stream> ThrottleFirst<St> {
+    #[track_caller]
     pub(crate) fn new(stream: St, period: Duration) -> Self {
         check_duration("throttle_first", "period", period);
         Self {

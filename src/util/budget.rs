@@ -17,6 +17,7 @@ pub(crate) struct Budget {
 
 impl Budget {
     #[inline]
+    #[track_caller]
     pub(crate) fn new() -> Self {
         Self { left: POLL_BUDGET }
     }
