@@ -185,6 +185,11 @@ pub trait StreamExtPlus: Stream {
     /// worth having for items of ~10 µs of work, where one `unblock` per item
     /// would be slower than a plain loop.
     ///
+    /// **Up to `workers` calls run at once whenever that many items wait**,
+    /// whether `f` computes or blocks (sleeps, file or socket I/O, a database
+    /// driver): a job inside a long call never holds a queued item back while
+    /// fewer than `workers` calls run; another job is started for it.
+    ///
     /// **Bound:** at most `64 × workers` items are taken from upstream and not
     /// yet yielded (queued, running, or finished and waiting for an earlier
     /// one). Upstream is pulled inside `poll_next`; `f` runs on pool threads.
@@ -950,6 +955,93 @@ pub trait TryStreamExtPlus: TryStream {
         Fut: TryFuture<Error = Self::Error>,
     {
         TryMapConcurrentUnordered::new(self, workers, f)
+    }
+
+    /// [`map_blocking`](StreamExtPlus::map_blocking) for fallible calls: runs
+    /// `f` on the `blocking` thread pool and yields exactly what the sequential
+    /// loop would (feature `blocking`).
+    ///
+    /// The `Ok`s come in input order up to the first `Err` in input order (from
+    /// upstream or from `f`), then that `Err`, then `None`. Once an `Err` is
+    /// known, upstream is not polled again and the calls for later items that
+    /// have not started never start; earlier items still run so that their
+    /// results come first. An upstream `Err` takes its place in the order
+    /// without a call. Bounds, jobs, drop and panics as `map_blocking`: up to
+    /// `workers` calls at once, at most `64 × workers` items taken and not yet
+    /// yielded.
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `try_map_blocking: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::TryStreamExtPlus;
+    ///
+    /// let parsed: Vec<Result<u32, String>> = block_on(
+    ///     stream::iter(["1", "2", "x", "4"].map(Ok))
+    ///         .try_map_blocking(2, |s: &str| s.parse::<u32>().map_err(|e| format!("{s}: {e}")))
+    ///         .collect(),
+    /// );
+    /// assert_eq!(parsed, [Ok(1), Ok(2), Err("x: invalid digit found in string".into())]);
+    /// ```
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+    #[track_caller]
+    fn try_map_blocking<U, F>(self, workers: usize, f: F) -> TryMapBlocking<Self, F, U>
+    where
+        Self: Sized,
+        Self::Ok: Send + 'static,
+        Self::Error: Send + 'static,
+        U: Send + 'static,
+        F: Fn(Self::Ok) -> Result<U, Self::Error> + Send + Sync + 'static,
+    {
+        TryMapBlocking::new(self, workers, f)
+    }
+
+    /// Like [`try_map_blocking`](TryStreamExtPlus::try_map_blocking), in
+    /// **completion order** (feature `blocking`): the first `Err` in time is
+    /// yielded, then `None`; calls not yet started never start, running ones
+    /// finish and their results are discarded.
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `try_map_blocking_unordered: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::TryStreamExtPlus;
+    ///
+    /// let mut out: Vec<Result<u32, &str>> = block_on(
+    ///     stream::iter([Ok(1), Ok(2), Ok(3)])
+    ///         .try_map_blocking_unordered(2, |x: u32| Ok(x * x))
+    ///         .collect(),
+    /// );
+    /// out.sort();
+    /// assert_eq!(out, [Ok(1), Ok(4), Ok(9)]);
+    /// ```
+    #[cfg(feature = "blocking")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
+    #[track_caller]
+    fn try_map_blocking_unordered<U, F>(
+        self,
+        workers: usize,
+        f: F,
+    ) -> TryMapBlockingUnordered<Self, F, U>
+    where
+        Self: Sized,
+        Self::Ok: Send + 'static,
+        Self::Error: Send + 'static,
+        U: Send + 'static,
+        F: Fn(Self::Ok) -> Result<U, Self::Error> + Send + Sync + 'static,
+    {
+        TryMapBlockingUnordered::new(self, workers, f)
     }
 }
 

@@ -113,7 +113,9 @@ struct ReadmeDoctests;
 pub mod adapters {
     #[cfg(feature = "blocking")]
     #[cfg_attr(docsrs, doc(cfg(feature = "blocking")))]
-    pub use crate::concurrent::{MapBlocking, MapBlockingUnordered};
+    pub use crate::concurrent::{
+        MapBlocking, MapBlockingUnordered, TryMapBlocking, TryMapBlockingUnordered,
+    };
     pub use crate::concurrent::{
         MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
         TryMapConcurrentUnordered,

@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::util::sync::{lock, Arc, Condvar, Mutex, MutexGuard, WakerSlot};
+use crate::util::sync::{lock, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering, WakerSlot};
 use crate::util::{size_hint, ReorderBuffer};
 
 /// Items taken from upstream and not yet yielded, per worker. Enough runway
@@ -36,6 +36,51 @@ const WAKE_BATCH: usize = 4;
 
 /// An item that took this long is worth a wake-up of its own.
 const SLOW_ITEM: Duration = Duration::from_micros(50);
+
+/// What a job runs per item: `f` itself for `map_blocking`, `f` behind the
+/// `Result` of the item for `try_map_blocking` ([`TryCall`]).
+pub(crate) trait Call<T>: Send + Sync + 'static {
+    type Out;
+    fn call(&self, item: T) -> Self::Out;
+    /// Whether this output stops the stage (an `Err`): calls not started yet
+    /// never start, and upstream is not pulled again.
+    fn fails(_out: &Self::Out) -> bool {
+        false
+    }
+    /// Whether this upstream item stops the pulling (an `Err` from upstream).
+    fn stops(_item: &T) -> bool {
+        false
+    }
+}
+
+impl<T, U, F: Fn(T) -> U + Send + Sync + 'static> Call<T> for F {
+    type Out = U;
+    #[inline]
+    fn call(&self, item: T) -> U {
+        self(item)
+    }
+}
+
+/// `f: Fn(T) -> Result<U, E>` over upstream `Result<T, E>`s: an upstream `Err`
+/// passes through in its place, without a call.
+pub(crate) struct TryCall<F>(pub(crate) F);
+
+impl<T, U, E, F> Call<Result<T, E>> for TryCall<F>
+where
+    F: Fn(T) -> Result<U, E> + Send + Sync + 'static,
+{
+    type Out = Result<U, E>;
+    #[inline]
+    fn call(&self, item: Result<T, E>) -> Result<U, E> {
+        item.and_then(&self.0)
+    }
+    fn fails(out: &Result<U, E>) -> bool {
+        out.is_err()
+    }
+    fn stops(item: &Result<T, E>) -> bool {
+        item.is_err()
+    }
+}
 
 /// Where finished outputs wait: in input order or in completion order.
 pub(crate) trait Outputs<U>: Send + 'static {
@@ -96,6 +141,8 @@ struct Shared<T, F, O> {
     // Signalled when input arrives or the stream stops, for lingering jobs.
     more: Condvar,
     consumer: WakerSlot,
+    // Set when an output failed (`Call::fails`): upstream is not pulled again.
+    failed: AtomicBool,
 }
 
 impl<T, F, O> Shared<T, F, O> {
@@ -106,10 +153,10 @@ impl<T, F, O> Shared<T, F, O> {
 }
 
 /// One job on the pool: runs queued items until the queue is empty.
-fn run_job<T, U, F, O>(shared: Arc<Shared<T, F, O>>)
+fn run_job<T, F, O>(shared: Arc<Shared<T, F, O>>)
 where
-    F: Fn(T) -> U,
-    O: Outputs<U>,
+    F: Call<T>,
+    O: Outputs<F::Out>,
 {
     loop {
         let (seq, item) = {
@@ -134,7 +181,7 @@ where
             }
         };
         let started = Instant::now();
-        let out = match panic::catch_unwind(AssertUnwindSafe(|| (shared.f)(item))) {
+        let out = match panic::catch_unwind(AssertUnwindSafe(|| shared.f.call(item))) {
             Ok(out) => out,
             Err(payload) => {
                 let mut state = shared.lock();
@@ -149,6 +196,8 @@ where
             }
         };
         let slow = started.elapsed() >= SLOW_ITEM;
+        let fails = F::fails(&out);
+        let mut cancelled = VecDeque::new();
         let wake = {
             let mut state = shared.lock();
             state.running -= 1;
@@ -156,17 +205,27 @@ where
                 state.jobs -= 1;
                 return; // the stream is gone: the result is discarded
             }
+            if fails {
+                // An `Err`: the calls not started yet never start (every
+                // queued item comes after this one), and upstream is not
+                // pulled again.
+                shared.failed.store(true, Ordering::SeqCst);
+                cancelled = std::mem::take(&mut state.input);
+            }
             state.outputs.push(seq, out);
             state.unclaimed += 1;
             // Wake the consumer once per batch of results: when enough are
             // waiting, when the queue needs refilling, or at once for slow items.
-            let wake =
-                slow || state.unclaimed >= WAKE_BATCH || state.input.len() <= state.low_water;
+            let wake = slow
+                || fails
+                || state.unclaimed >= WAKE_BATCH
+                || state.input.len() <= state.low_water;
             if wake {
                 state.unclaimed = 0;
             }
             wake
         };
+        drop(cancelled); // outside the lock: an item's Drop may do anything
         if wake {
             shared.consumer.wake();
         }
@@ -195,12 +254,12 @@ pub(crate) struct Pool<T, F, O> {
     batch: Vec<(u64, T)>,
 }
 
-impl<T, U, F, O> Pool<T, F, O>
+impl<T, F, O> Pool<T, F, O>
 where
     T: Send + 'static,
-    U: Send + 'static,
-    F: Fn(T) -> U + Send + Sync + 'static,
-    O: Outputs<U>,
+    F: Call<T>,
+    F::Out: Send + 'static,
+    O: Outputs<F::Out>,
 {
     #[track_caller]
     pub(crate) fn new(method: &str, workers: usize, f: F) -> Self {
@@ -222,6 +281,7 @@ where
             state: Mutex::new(state),
             more: Condvar::new(),
             consumer: WakerSlot::new(),
+            failed: AtomicBool::new(false),
         };
         Self {
             shared: Arc::new(shared),
@@ -246,13 +306,17 @@ where
 
     /// Takes ready upstream items into the queue and starts jobs for them.
     fn feed<St: Stream<Item = T>>(&mut self, mut stream: Pin<&mut St>, cx: &mut Context<'_>) {
+        if self.shared.failed.load(Ordering::SeqCst) {
+            self.upstream_done = true; // an `Err` is known: no more pulling
+        }
         let room = self.limit - self.ahead();
         let batch = &mut self.batch;
         let next_in = &mut self.next_in;
         super::pull(stream.as_mut(), &mut self.upstream_done, cx, room, |item| {
+            let stops = F::stops(&item);
             batch.push((*next_in, item));
             *next_in += 1;
-            true
+            !stops
         });
         if self.batch.is_empty() {
             return;
@@ -287,7 +351,7 @@ where
     }
 
     /// The next output, if one is ready. Re-raises a panic of `f`.
-    fn take_output(&mut self) -> Option<U> {
+    fn take_output(&mut self) -> Option<F::Out> {
         let mut state = self.shared.lock();
         if let Some(payload) = state.panic.take() {
             drop(state);
@@ -305,7 +369,7 @@ where
         &mut self,
         stream: Pin<&mut St>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<U>> {
+    ) -> Poll<Option<F::Out>> {
         if self.done {
             return Poll::Ready(None);
         }
@@ -339,11 +403,12 @@ where
     }
 }
 
-impl<T, F, O> Drop for Pool<T, F, O> {
-    fn drop(&mut self) {
-        // Items not yet started are dropped now and `f` is never called on
-        // them; running calls finish on the pool, their results are discarded
-        // and their jobs exit.
+impl<T, F, O> Pool<T, F, O> {
+    /// Stops the stage: items not yet started are dropped now and `f` is
+    /// never called on them; running calls finish on the pool, their results
+    /// are discarded and their jobs exit.
+    pub(crate) fn stop(&mut self) {
+        self.done = true;
         let input = {
             let mut state = self.shared.lock();
             state.stopped = true;
@@ -351,5 +416,11 @@ impl<T, F, O> Drop for Pool<T, F, O> {
         };
         self.shared.more.notify_all(); // lingering jobs exit now
         drop(input); // outside the lock: an item's Drop may do anything
+    }
+}
+
+impl<T, F, O> Drop for Pool<T, F, O> {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

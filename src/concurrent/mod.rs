@@ -11,7 +11,9 @@ mod try_map_concurrent;
 mod try_map_concurrent_unordered;
 
 #[cfg(feature = "blocking")]
-pub use map_blocking::{MapBlocking, MapBlockingUnordered};
+pub use map_blocking::{
+    MapBlocking, MapBlockingUnordered, TryMapBlocking, TryMapBlockingUnordered,
+};
 pub use map_concurrent::MapConcurrent;
 pub use map_concurrent_unordered::MapConcurrentUnordered;
 pub use switch_map::SwitchMap;
