@@ -29,8 +29,8 @@
 //!   [`switch_map`](StreamExtPlus::switch_map),
 //!   [`try_map_concurrent`](TryStreamExtPlus::try_map_concurrent),
 //!   [`try_map_concurrent_unordered`](TryStreamExtPlus::try_map_concurrent_unordered),
-//!   and on the thread pool `map_blocking`, `map_blocking_unordered` (feature
-//!   `blocking`).
+//!   and on the thread pool `map_blocking`, `map_blocking_unordered`,
+//!   `try_map_blocking`, `try_map_blocking_unordered` (feature `blocking`).
 //! - **Flow control:** [`buffer_with`](StreamExtPlus::buffer_with),
 //!   [`conflate`](StreamExtPlus::conflate), [`decouple`](StreamExtPlus::decouple),
 //!   and [`stage`](StreamExtPlus::stage) for pipelines whose stages move on

@@ -79,7 +79,7 @@ fn every_method_resolves_with_all_traits_in_scope() {
     });
 }
 
-#[cfg(feature = "time")]
+#[cfg(all(feature = "time", feature = "blocking"))]
 #[test]
 fn every_time_method_resolves_with_all_traits_in_scope() {
     use std::time::Duration;
@@ -100,6 +100,22 @@ fn every_time_method_resolves_with_all_traits_in_scope() {
         assert_eq!(
             StreamExt::collect::<Vec<_>>(one().rate_limit(1, d)).await,
             [1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().rate_limit(1, d).burst(1)).await,
+            [1]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(stream::iter([Ok::<u8, ()>(1)]).try_map_blocking(1, Ok))
+                .await,
+            [Ok(1)]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(
+                stream::iter([Ok::<u8, ()>(1)]).try_map_blocking_unordered(1, Ok)
+            )
+            .await,
+            [Ok(1)]
         );
         assert_eq!(
             StreamExt::collect::<Vec<_>>(one().batch_timeout(2, d)).await,
