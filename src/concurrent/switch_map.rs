@@ -41,7 +41,6 @@ where
     F: FnMut(St::Item) -> S2,
     S2: Stream,
 {
-    #[track_caller]
     pub(crate) fn new(stream: St, f: F) -> Self {
         Self {
             stream,

@@ -26,7 +26,6 @@ where
     St1: Stream,
     St2: Stream<Item = St1::Item>,
 {
-    #[track_caller]
     pub(crate) fn new(first: St1, second: St2) -> Self {
         Self {
             first,

@@ -25,7 +25,6 @@ pin_project! {
 }
 
 impl<St1: Stream, St2: Stream> ZipLatest<St1, St2> {
-    #[track_caller]
     pub(crate) fn new(first: St1, second: St2) -> Self {
         Self {
             first,

@@ -95,7 +95,6 @@ impl<S> fmt::Debug for Balance<S> {
 }
 
 impl<S: Stream> Balance<S> {
-    #[track_caller]
     pub(crate) fn new(stream: S) -> Self {
         let waiters = Arc::new(Mutex::new(Waiters::default()));
         let source_waker = Waker::from(std::sync::Arc::new(WakeAll(waiters.clone())));

@@ -35,7 +35,6 @@ where
     F: FnMut(&St::Item) -> K,
     K: PartialEq,
 {
-    #[track_caller]
     pub(crate) fn new(stream: St, key: F) -> Self {
         Self {
             stream,
@@ -139,7 +138,6 @@ where
     St: Stream,
     St::Item: PartialEq + Clone,
 {
-    #[track_caller]
     pub(crate) fn new(stream: St) -> Self {
         Self {
             inner: DedupByKey::new(stream, <St::Item as Clone>::clone),

@@ -17,7 +17,6 @@ pub(crate) struct Budget {
 
 impl Budget {
     #[inline]
-    #[track_caller]
     pub(crate) fn new() -> Self {
         Self { left: POLL_BUDGET }
     }

@@ -17,7 +17,6 @@ pin_project! {
 }
 
 impl<Fut> Indexed<Fut> {
-    #[track_caller]
     pub(crate) fn new(seq: u64, fut: Fut) -> Self {
         Self {
             seq,

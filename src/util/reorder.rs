@@ -15,7 +15,6 @@ pub(crate) struct ReorderBuffer<T> {
 }
 
 impl<T> ReorderBuffer<T> {
-    #[track_caller]
     pub(crate) fn new() -> Self {
         Self {
             slots: Vec::new(),

@@ -34,7 +34,6 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct WakerSlot(Mutex<Option<core::task::Waker>>);
 
 impl WakerSlot {
-    #[track_caller]
     pub(crate) fn new() -> Self {
         Self(Mutex::new(None))
     }
