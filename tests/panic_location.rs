@@ -59,7 +59,7 @@ macro_rules! at_caller {
             "{message}: reported at {file}:{at}"
         );
         assert!(
-            (line..=line + 3).contains(&at),
+            (line..=line + 8).contains(&at),
             "{message}: line {at}, called at {line}"
         );
     }};
