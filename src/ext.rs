@@ -136,6 +136,116 @@ pub trait StreamExtPlus: Stream {
         MapConcurrentUnordered::new(self, workers, f)
     }
 
+    /// Like [`map_concurrent`](StreamExtPlus::map_concurrent), but items with
+    /// equal keys run **one at a time, in input order**, while different keys
+    /// run concurrently; outputs in **input order**.
+    ///
+    /// `key` is called once per item as it is taken from upstream; `f` is
+    /// called for an item only when it starts, inside `poll_next`, once every
+    /// earlier item with its key has finished. Up to `workers` futures run at
+    /// once in total, so at most one per key.
+    ///
+    /// - **A waiting item holds no worker:** later items with other keys start
+    ///   around it.
+    /// - **Priority:** when a worker is free, the earliest waiting item whose
+    ///   key is free starts first; only if there is none is a new item taken
+    ///   from upstream. Items are taken only for a free worker (none while
+    ///   `workers` futures run).
+    /// - **Bound:** at most `2 × workers` items are taken from upstream and
+    ///   not yet yielded (running, waiting for their key, or finished and
+    ///   waiting for an earlier output); upstream is not polled while that many
+    ///   are held.
+    /// - It refills eagerly, as `map_concurrent` does: new work starts before
+    ///   an output is handed out.
+    ///
+    /// This is what at-least-once consumers of a partitioned log need (Akka's
+    /// `mapAsyncPartitioned`): per-key order with concurrency across keys,
+    /// without hash lanes whose keys wait for each other. Keys need `Eq + Hash`
+    /// only; deciding whether an item may start costs O(`workers`).
+    ///
+    /// In-flight futures progress only while the stream is polled (see
+    /// [`stage`](StreamExtPlus::stage)). Dropping the stream drops every running
+    /// future, waiting item and finished output at once.
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `map_concurrent_by_key: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// // (account, amount): one account's entries never run at the same time.
+    /// let entries = [("a", 1), ("b", 2), ("a", 3), ("c", 4)];
+    /// let out: Vec<String> = block_on(
+    ///     stream::iter(entries)
+    ///         .map_concurrent_by_key(3, |(account, _)| *account, |(account, amount)| async move {
+    ///             format!("{account}:{amount}")
+    ///         })
+    ///         .collect(),
+    /// );
+    /// assert_eq!(out, ["a:1", "b:2", "a:3", "c:4"]);
+    /// ```
+    #[track_caller]
+    fn map_concurrent_by_key<K, KF, Fut, F>(
+        self,
+        workers: usize,
+        key: KF,
+        f: F,
+    ) -> MapConcurrentByKey<Self, K, Fut, KF, F>
+    where
+        Self: Sized,
+        K: Eq + core::hash::Hash,
+        KF: FnMut(&Self::Item) -> K,
+        F: FnMut(Self::Item) -> Fut,
+        Fut: Future,
+    {
+        MapConcurrentByKey::new(self, workers, key, f)
+    }
+
+    /// Like [`map_concurrent_by_key`](StreamExtPlus::map_concurrent_by_key),
+    /// with outputs in **completion order**. Items of one key still come out in
+    /// input order, since they run one after another; the same bounds.
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `map_concurrent_by_key_unordered: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// let out: Vec<(u32, u32)> = block_on(
+    ///     stream::iter([(1, 10), (2, 20), (1, 11), (1, 12)])
+    ///         .map_concurrent_by_key_unordered(2, |(k, _)| *k, |e| async move { e })
+    ///         .collect(),
+    /// );
+    /// let ones: Vec<u32> = out.iter().filter(|(k, _)| *k == 1).map(|(_, v)| *v).collect();
+    /// assert_eq!(ones, [10, 11, 12]);
+    /// ```
+    #[track_caller]
+    fn map_concurrent_by_key_unordered<K, KF, Fut, F>(
+        self,
+        workers: usize,
+        key: KF,
+        f: F,
+    ) -> MapConcurrentByKeyUnordered<Self, K, Fut, KF, F>
+    where
+        Self: Sized,
+        K: Eq + core::hash::Hash,
+        KF: FnMut(&Self::Item) -> K,
+        F: FnMut(Self::Item) -> Fut,
+        Fut: Future,
+    {
+        MapConcurrentByKeyUnordered::new(self, workers, key, f)
+    }
+
     /// Maps each item to a stream and yields the items of the stream made from
     /// the **most recent** upstream item; a new upstream item drops the current
     /// inner stream (Rx's `switchMap`).

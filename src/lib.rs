@@ -26,6 +26,8 @@
 //!
 //! - **Concurrency:** [`map_concurrent`](StreamExtPlus::map_concurrent),
 //!   [`map_concurrent_unordered`](StreamExtPlus::map_concurrent_unordered),
+//!   [`map_concurrent_by_key`](StreamExtPlus::map_concurrent_by_key),
+//!   [`map_concurrent_by_key_unordered`](StreamExtPlus::map_concurrent_by_key_unordered),
 //!   [`switch_map`](StreamExtPlus::switch_map),
 //!   [`try_map_concurrent`](TryStreamExtPlus::try_map_concurrent),
 //!   [`try_map_concurrent_unordered`](TryStreamExtPlus::try_map_concurrent_unordered),
@@ -117,8 +119,8 @@ pub mod adapters {
         MapBlocking, MapBlockingUnordered, TryMapBlocking, TryMapBlockingUnordered,
     };
     pub use crate::concurrent::{
-        MapConcurrent, MapConcurrentUnordered, SwitchMap, TryMapConcurrent,
-        TryMapConcurrentUnordered,
+        MapConcurrent, MapConcurrentByKey, MapConcurrentByKeyUnordered, MapConcurrentUnordered,
+        SwitchMap, TryMapConcurrent, TryMapConcurrentUnordered,
     };
     pub use crate::fan_in::{MergeAll, MergeWith, ZipLatest};
     pub use crate::fan_out::{Balance, Broadcast};

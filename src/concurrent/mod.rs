@@ -5,6 +5,7 @@ mod blocking_pool;
 #[cfg(feature = "blocking")]
 mod map_blocking;
 mod map_concurrent;
+mod map_concurrent_by_key;
 mod map_concurrent_unordered;
 mod switch_map;
 mod try_map_concurrent;
@@ -15,6 +16,7 @@ pub use map_blocking::{
     MapBlocking, MapBlockingUnordered, TryMapBlocking, TryMapBlockingUnordered,
 };
 pub use map_concurrent::MapConcurrent;
+pub use map_concurrent_by_key::{MapConcurrentByKey, MapConcurrentByKeyUnordered};
 pub use map_concurrent_unordered::MapConcurrentUnordered;
 pub use switch_map::SwitchMap;
 pub use try_map_concurrent::TryMapConcurrent;

@@ -56,7 +56,6 @@ impl<S: Stream> fmt::Debug for Broadcast<S> {
 }
 
 #[track_caller]
-
 pub(crate) fn broadcast<S: Stream>(
     source: S,
     consumers: usize,

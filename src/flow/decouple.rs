@@ -47,7 +47,6 @@ impl<T> fmt::Debug for Decoupled<T> {
 }
 
 #[track_caller]
-
 pub(crate) fn decouple<St: Stream>(
     stream: St,
     capacity: usize,

@@ -169,8 +169,6 @@ impl<Prev, St: Stream> StageDrivers<Prev, St> {
     }
 }
 
-#[track_caller]
-
 pub(crate) fn stage<S, S2, F>(stream: S, buffer: usize, f: F) -> Staged<StageDrivers<(), S>, S2>
 where
     S: Stream,
