@@ -72,7 +72,9 @@ fn timers(c: &mut Criterion) {
             for item in items.iter().copied() {
                 lanes[(item.0 % W as u64) as usize].push(item);
             }
-            let lanes = lanes.into_iter().map(|lane| stream::iter(lane).then(handle).boxed());
+            let lanes = lanes
+                .into_iter()
+                .map(|lane| stream::iter(lane).then(handle).boxed());
             block_on(stream::select_all(lanes).fold(0u64, |a, x| ready(a ^ x)))
         })
     });

@@ -394,12 +394,7 @@ where
         if self.done {
             return (0, Some(0));
         }
-        let upstream = if self.upstream_done {
-            (0, Some(0))
-        } else {
-            upstream
-        };
-        size_hint::add(upstream, self.ahead())
+        size_hint::with_held(self.upstream_done, || upstream, self.ahead())
     }
 }
 

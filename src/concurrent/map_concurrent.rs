@@ -207,12 +207,7 @@ where
             return (0, Some(0));
         }
         let pending = (self.next_in - self.reorder.next_seq()) as usize;
-        let upstream = if self.upstream_done {
-            (0, Some(0))
-        } else {
-            self.stream.size_hint()
-        };
-        size_hint::add(upstream, pending)
+        size_hint::with_held(self.upstream_done, || self.stream.size_hint(), pending)
     }
 }
 

@@ -253,12 +253,7 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
         if self.done {
             return (0, Some(0));
         }
-        let upstream = if self.upstream_done {
-            (0, Some(0))
-        } else {
-            upstream
-        };
-        size_hint::add(upstream, self.held())
+        size_hint::with_held(self.upstream_done, || upstream, self.held())
     }
 }
 

@@ -224,12 +224,11 @@ where
         }
         // An error may end the stream early, so only the upper bound holds.
         let pending = self.running.len() - self.cancelled + self.reorder.len();
-        let upstream = if self.upstream_done {
-            (0, Some(0))
-        } else {
-            self.stream.size_hint()
-        };
-        size_hint::at_most(size_hint::add(upstream, pending))
+        size_hint::at_most(size_hint::with_held(
+            self.upstream_done,
+            || self.stream.size_hint(),
+            pending,
+        ))
     }
 }
 

@@ -7,6 +7,23 @@ pub(crate) fn add(hint: (usize, Option<usize>), n: usize) -> (usize, Option<usiz
     (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
 }
 
+/// An adapter's hint: what upstream may still give (nothing once it has
+/// ended; `upstream` is only asked before that) plus the `held` items taken
+/// from it and not yet yielded.
+#[inline]
+pub(crate) fn with_held(
+    upstream_done: bool,
+    upstream: impl FnOnce() -> (usize, Option<usize>),
+    held: usize,
+) -> (usize, Option<usize>) {
+    let upstream = if upstream_done {
+        (0, Some(0))
+    } else {
+        upstream()
+    };
+    add(upstream, held)
+}
+
 /// Two streams' worth of items.
 #[inline]
 pub(crate) fn sum(a: (usize, Option<usize>), b: (usize, Option<usize>)) -> (usize, Option<usize>) {
