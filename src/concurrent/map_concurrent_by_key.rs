@@ -9,35 +9,22 @@
 //! Keys need only `Eq + Hash`, not `Clone`, so each key is stored once, with
 //! its item: in the running set (at most `workers` entries) or the waiting
 //! line (at most `2 x workers`). Deciding whether an item may start is a scan
-//! of the running set, with the key's hash compared first: O(workers) per
-//! item, cheap for the worker counts this is meant for.
+//! of the running set with `==`: O(workers) per item, cheaper than hashing
+//! for the worker counts this is meant for (a hash map would need the key
+//! twice, or hashing per lookup).
 
 use core::fmt;
 use core::future::Future;
-use core::hash::{BuildHasher, Hash};
+use core::hash::Hash;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use pin_project_lite::pin_project;
-use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 
 use super::check_workers;
 use crate::util::{size_hint, Budget, Indexed, ReorderBuffer};
-
-/// A key with its hash, compared hash first.
-struct HashedKey<K> {
-    hash: u64,
-    key: K,
-}
-
-impl<K: Eq> HashedKey<K> {
-    #[inline]
-    fn is(&self, other: &HashedKey<K>) -> bool {
-        self.hash == other.hash && self.key == other.key
-    }
-}
 
 /// Where finished outputs wait to be yielded.
 enum Outputs<T> {
@@ -74,11 +61,10 @@ impl<T> Outputs<T> {
 struct Keyed<Item, K, Fut: Future> {
     running: FuturesUnordered<Indexed<Fut>>,
     // The key of each running future, by sequence number.
-    running_keys: Vec<(u64, HashedKey<K>)>,
+    running_keys: Vec<(u64, K)>,
     // Items taken whose key was busy, in input order.
-    waiting: VecDeque<(u64, HashedKey<K>, Item)>,
+    waiting: VecDeque<(u64, K, Item)>,
     outputs: Outputs<Fut::Output>,
-    hasher: RandomState,
     workers: usize,
     next_in: u64,
     yielded: u64,
@@ -97,7 +83,6 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
             } else {
                 Outputs::CompletionOrder(VecDeque::new())
             },
-            hasher: RandomState::new(),
             workers,
             next_in: 0,
             yielded: 0,
@@ -113,11 +98,11 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
     }
 
     #[inline]
-    fn key_running(&self, key: &HashedKey<K>) -> bool {
-        self.running_keys.iter().any(|(_, k)| k.is(key))
+    fn key_running(&self, key: &K) -> bool {
+        self.running_keys.iter().any(|(_, k)| k == key)
     }
 
-    fn start<F: FnMut(Item) -> Fut>(&mut self, f: &mut F, seq: u64, key: HashedKey<K>, item: Item) {
+    fn start<F: FnMut(Item) -> Fut>(&mut self, f: &mut F, seq: u64, key: K, item: Item) {
         self.running.push(Indexed::new(seq, f(item)));
         self.running_keys.push((seq, key));
     }
@@ -157,10 +142,6 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
             match stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     let key = key_of(&item);
-                    let key = HashedKey {
-                        hash: self.hasher.hash_one(&key),
-                        key,
-                    };
                     let seq = self.next_in;
                     self.next_in += 1;
                     // Checking the running keys is enough: every waiting
