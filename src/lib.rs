@@ -105,8 +105,8 @@ pub use ext::{StreamExtPlus, TryStreamExtPlus};
 pub use fan_in::merge_all;
 pub use flow::Overflow;
 
-// The README's examples compile and run as doctests.
-#[cfg(doctest)]
+// The README's examples compile and run as doctests (they use the default features).
+#[cfg(all(doctest, feature = "time", feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
