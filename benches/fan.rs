@@ -173,5 +173,61 @@ fn balance(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, many_ready, idle_plus_one, broadcast, balance);
+/// The source is the bottleneck (a channel fed by a task), so the clones
+/// mostly wait: each wake-up of the source wakes every waiting clone, and all
+/// but one find nothing. The peer: the same 4 consumers reading the channel
+/// directly.
+fn balance_waiting(c: &mut Criterion) {
+    let rt = rt();
+    let mut g = c.benchmark_group("balance_4_waiting_consumers_100k");
+    g.throughput(Throughput::Elements(ITEMS));
+    let fed = || {
+        let (tx, rx) = async_channel::bounded::<u64>(64);
+        tokio::spawn(async move {
+            for i in 0..ITEMS {
+                tx.send(i).await.unwrap();
+            }
+        });
+        rx
+    };
+    g.bench_function("async_channel_4_receivers", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let rx = fed();
+                let consumers: Vec<_> = (0..4).map(|_| tokio::spawn(count(rx.clone()))).collect();
+                drop(rx);
+                let mut total = 0;
+                for c in consumers {
+                    total += c.await.unwrap();
+                }
+                assert_eq!(total, ITEMS);
+            })
+        })
+    });
+    g.bench_function("stream_plus_balance_of_the_channel", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let first = fed().balance();
+                let consumers: Vec<_> =
+                    (0..4).map(|_| tokio::spawn(count(first.clone()))).collect();
+                drop(first);
+                let mut total = 0;
+                for c in consumers {
+                    total += c.await.unwrap();
+                }
+                assert_eq!(total, ITEMS);
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    many_ready,
+    idle_plus_one,
+    broadcast,
+    balance,
+    balance_waiting
+);
 criterion_main!(benches);
