@@ -4,10 +4,10 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use futures::executor::block_on;
 use futures::future::ready;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use rayon::prelude::*;
 use std::time::{Duration, Instant};
-use stream_plus::StreamExtPlus;
+use stream_plus::{StreamExtPlus, TryStreamExtPlus};
 
 /// Spins the CPU for `d`, then returns something that depends on `x`.
 fn spin(x: u64, d: Duration) -> u64 {
@@ -104,5 +104,38 @@ fn sleeping(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, sizes, sleeping);
+/// The fallible stage: `try_map_blocking` against the naive
+/// `map(unblock).try_buffered(w)`, 100 µs of work per item, no error.
+fn fallible(c: &mut Criterion) {
+    const N: u64 = 400;
+    let d = Duration::from_micros(100);
+    let f = move |x: u64| -> Result<u64, ()> { Ok(spin(x, d)) };
+    let mut g = c.benchmark_group(format!("try_cpu_100us_x{N}"));
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(10);
+    for w in [2usize, 8] {
+        g.bench_function(format!("naive_unblock_try_buffered_{w}"), |b| {
+            b.iter(|| {
+                block_on(
+                    stream::iter((0..N).map(Ok::<u64, ()>))
+                        .map_ok(|x| blocking::unblock(move || f(x)))
+                        .try_buffered(w)
+                        .try_fold(0u64, |a, x| ready(Ok(a.wrapping_add(x)))),
+                )
+            })
+        });
+        g.bench_function(format!("stream_plus_try_map_blocking_{w}"), |b| {
+            b.iter(|| {
+                block_on(
+                    stream::iter((0..N).map(Ok::<u64, ()>))
+                        .try_map_blocking(w, f)
+                        .try_fold(0u64, |a, x| ready(Ok(a.wrapping_add(x)))),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, sizes, sleeping, fallible);
 criterion_main!(benches);

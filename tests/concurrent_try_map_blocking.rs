@@ -121,6 +121,27 @@ matrix_test! {
         }
     }
 
+    /// The read-ahead bound of `map_blocking`: at most 64 x workers taken and
+    /// not yet yielded.
+    async fn bounded_read_ahead() {
+        for (workers, unordered) in [(1usize, false), (3, false), (2, true)] {
+            let script = Script::items((0..2000u32).map(Ok::<u32, ()>).collect::<Vec<_>>());
+            let pulled = script.pulled();
+            let mut s: stream::BoxStream<'static, Result<u32, ()>> = if unordered {
+                script.try_map_blocking_unordered(workers, Ok).boxed()
+            } else {
+                script.try_map_blocking(workers, Ok).boxed()
+            };
+            let mut yielded = 0;
+            while s.next().await.is_some() {
+                yielded += 1;
+                let ahead = pulled.load(SeqCst) - yielded;
+                assert!(ahead <= 64 * workers, "{ahead} taken ahead with {workers} workers");
+            }
+            assert_eq!(yielded, 2000);
+        }
+    }
+
     /// An upstream `Err` stops the pulling: nothing after it is pulled or called.
     async fn upstream_err_stops_pulling() {
         let script = Script::items([Ok(1u32), Ok(2), Err("bad"), Ok(4), Ok(5)]);
