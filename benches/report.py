@@ -22,10 +22,18 @@ import sys
 
 FAMILIES = [
     ("Concurrent map", ("ordered_", "unordered_", "slow_head_", "sweep_")),
+    ("Keyed concurrency", ("keyed_",)),
+    ("Stages", ("stall_", "boundary_")),
     ("Time", ("batch_", "space_", "debounce_", "throttle_", "sample_")),
     ("Fan-in and fan-out", ("merge_", "broadcast_", "balance_")),
-    ("CPU stage (thread pool)", ("cpu_",)),
+    ("CPU stage (thread pool)", ("cpu_", "sleep_", "try_cpu_")),
 ]
+# Groups with several peers: the one each of ours is compared with (the others
+# still appear under "other points").
+PREFERRED_PEER = {
+    "stall_": "futures_plain_chain",
+    "keyed_2000": "hash_lanes_select_all",
+}
 SKIP = ("warm_up",)
 NO_PEER = {
     "debounce_10ms_fast_100k": "no like-for-like peer: futures-time's debounce waits out the window per item",
@@ -89,6 +97,11 @@ def peer_of(b, benches):
     ]
     if len(same) == 1:
         return same[0]
+    for prefix, name in PREFERRED_PEER.items():
+        if b["group"].startswith(prefix):
+            chosen = [p for p in same if p["function"] == name]
+            if len(chosen) == 1:
+                return chosen[0]
     n = suffix_number(b["function"])
     matching = [p for p in same if n is not None and suffix_number(p["function"]) == n]
     return matching[0] if len(matching) == 1 else None

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every criterion bench and writes BENCHMARKS.md and benches/workers.svg.
 #
-#   benches/report.sh            run the benches (about 15 minutes on 2 cores), then report
+#   benches/report.sh            run the benches (about 20 minutes on 2 cores), then report
 #   benches/report.sh --no-run   report on what target/criterion already holds
 #
 # Needs cargo and python3 (standard library only). Ours and each peer run in the
@@ -13,7 +13,7 @@ if [ "${1:-}" != "--no-run" ]; then
   # Start clean, so the report holds this run's numbers and nothing older.
   rm -rf target/criterion
   cargo bench --all-features \
-    --bench concurrent --bench time --bench fan --bench blocking \
+    --bench concurrent --bench keyed --bench stage --bench time --bench fan --bench blocking \
     -- --noplot
 fi
 
