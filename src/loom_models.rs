@@ -1,6 +1,6 @@
 //! Loom models of the state shared between handles or threads: the channel of
 //! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool and
-//! `merge_all`'s wake queue. Built only with `--cfg stream_plus_loom` (see
+//! `merge_all`'s wake queue, and `stage` over the channel. Built only with `--cfg stream_plus_loom` (see
 //! README, "Contributing"), where `util::sync` hands out loom's types, so the
 //! models run the crate's real code. Each model has two or three threads doing
 //! the real operations; loom's `block_on` parks a thread until its waker is
@@ -250,6 +250,18 @@ fn blocking_pool_cancels_on_drop() {
         assert!(next(&mut unordered).is_some());
         drop(unordered);
         assert!(calls.load(Ordering::SeqCst) >= 1);
+    });
+}
+
+/// `stage` with its upstream fed from another thread.
+#[test]
+fn stage_upstream_fed_from_another_thread() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        let sending = producer(tx, vec![1, 2]);
+        let mut staged = rx.stage(0, |s| s);
+        assert_eq!(collect(&mut staged), [1, 2]);
+        sending.join().unwrap();
     });
 }
 
