@@ -1,7 +1,8 @@
 //! Loom models of the state shared between handles or threads: the channel of
-//! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool and
-//! `merge_all`'s wake queue, and `stage` over the channel. Built only with `--cfg stream_plus_loom` (see
-//! README, "Contributing"), where `util::sync` hands out loom's types, so the
+//! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool,
+//! `merge_all`'s wake queue, and `stage` over a channel fed from another
+//! thread. Built only with `--cfg stream_plus_loom` (see README,
+//! "Contributing"), where `util::sync` hands out loom's types, so the
 //! models run the crate's real code. Each model has two or three threads doing
 //! the real operations; loom's `block_on` parks a thread until its waker is
 //! woken, so a lost wake-up shows up as a deadlock.
