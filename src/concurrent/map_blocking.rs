@@ -160,20 +160,7 @@ macro_rules! try_blocking_adapter {
                 }
             }
 
-            /// Acquires a reference to the underlying stream.
-            pub fn get_ref(&self) -> &St {
-                self.stream.get_ref()
-            }
-
-            /// Acquires a mutable reference to the underlying stream.
-            pub fn get_mut(&mut self) -> &mut St {
-                self.stream.get_mut()
-            }
-
-            /// Acquires a pinned mutable reference to the underlying stream.
-            pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
-                self.project().stream.get_pin_mut()
-            }
+            crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Queued items are dropped without a call; running calls finish on the pool and their results are discarded.");
         }
 
         impl<St, F, U> Stream for $name<St, F, U>

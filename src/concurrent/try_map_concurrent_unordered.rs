@@ -74,27 +74,7 @@ where
         self.running.len()
     }
 
-    /// Acquires a reference to the underlying stream.
-    pub fn get_ref(&self) -> &St {
-        self.stream.get_ref()
-    }
-
-    /// Acquires a mutable reference to the underlying stream. Pulling items from
-    /// it directly skips them.
-    pub fn get_mut(&mut self) -> &mut St {
-        self.stream.get_mut()
-    }
-
-    /// Acquires a pinned mutable reference to the underlying stream.
-    pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
-        self.project().stream.get_pin_mut()
-    }
-
-    /// Consumes the adapter and returns the underlying stream. Running futures
-    /// and finished outputs not yet yielded are dropped.
-    pub fn into_inner(self) -> St {
-        self.stream.into_inner()
-    }
+    crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
 }
 
 impl<St, Fut, F> TryMapConcurrentUnorderedProj<'_, St, Fut, F>

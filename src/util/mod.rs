@@ -40,3 +40,31 @@ macro_rules! stream_accessors {
     };
 }
 pub(crate) use stream_accessors;
+
+/// [`stream_accessors!`] for adapters over a `TryStream`, which hold it as
+/// `futures_util::stream::IntoStream<St>`.
+macro_rules! try_stream_accessors {
+    ($field:ident: $ty:ty, $into_inner_doc:literal) => {
+        /// Acquires a reference to the underlying stream.
+        pub fn get_ref(&self) -> &$ty {
+            self.$field.get_ref()
+        }
+
+        /// Acquires a mutable reference to the underlying stream. Items pulled
+        /// from it directly bypass the adapter.
+        pub fn get_mut(&mut self) -> &mut $ty {
+            self.$field.get_mut()
+        }
+
+        /// Acquires a pinned mutable reference to the underlying stream.
+        pub fn get_pin_mut(self: core::pin::Pin<&mut Self>) -> core::pin::Pin<&mut $ty> {
+            self.project().$field.get_pin_mut()
+        }
+
+        #[doc = $into_inner_doc]
+        pub fn into_inner(self) -> $ty {
+            self.$field.into_inner()
+        }
+    };
+}
+pub(crate) use try_stream_accessors;
