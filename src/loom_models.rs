@@ -1,7 +1,7 @@
 //! Loom models of the state shared between handles or threads: the channel of
 //! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool,
-//! `merge_all`'s wake queue, and `stage` over a channel fed from another
-//! thread. Built only with `--cfg stream_plus_loom` (see README,
+//! the wake set of `merge_all` and of the concurrent maps' slot engine, and
+//! `stage` over a channel fed from another thread. Built only with `--cfg stream_plus_loom` (see README,
 //! "Contributing"), where `util::sync` hands out loom's types, so the
 //! models run the crate's real code. Each model has two or three threads doing
 //! the real operations; loom's `block_on` parks a thread until its waker is
@@ -287,6 +287,45 @@ fn merge_all_wake_queue() {
         got.extend(first);
         got.sort_unstable();
         assert_eq!(got, [1, 2]);
+        sending.join().unwrap();
+    });
+}
+
+/// The slot engine of the concurrent maps (`util::Slots` over a `WakeSet`):
+/// two futures in two slots of one word, each woken from a thread of its own
+/// while the consumer takes and clears the word's bits. Both outputs come out
+/// once, with no lost wake-up, and the stream ends.
+#[test]
+fn slots_wake_set_two_threads() {
+    model(|| {
+        let (tx1, rx1) = channel(0);
+        let (tx2, rx2) = channel(0);
+        let first = producer(tx1, vec![1]);
+        let second = producer(tx2, vec![2]);
+        let mut outs = stream::iter([rx1, rx2]).map_concurrent_unordered(2, |mut rx| async move {
+            poll_fn(|cx| rx.poll_recv(cx)).await
+        });
+        let mut got = collect(&mut outs);
+        got.sort_unstable();
+        assert_eq!(got, [Some(1), Some(2)]);
+        first.join().unwrap();
+        second.join().unwrap();
+    });
+}
+
+/// The same engine, one future woken twice: from another thread while the
+/// consumer polls, and by itself. The ordered map yields its output once.
+#[test]
+fn slots_future_woken_from_two_sides() {
+    model(|| {
+        let (tx, rx) = channel(1);
+        let sending = producer(tx, vec![1, 2]);
+        let mut outs = stream::iter([rx]).map_concurrent(1, |mut rx| async move {
+            let a = poll_fn(|cx| rx.poll_recv(cx)).await;
+            let b = poll_fn(|cx| rx.poll_recv(cx)).await;
+            (a, b)
+        });
+        assert_eq!(collect(&mut outs), [(Some(1), Some(2))]);
         sending.join().unwrap();
     });
 }

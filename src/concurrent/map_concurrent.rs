@@ -3,11 +3,10 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use pin_project_lite::pin_project;
 
 use super::{check_workers, pull};
-use crate::util::{size_hint, Budget, Indexed, ReorderBuffer};
+use crate::util::{size_hint, Budget, Indexed, ReorderBuffer, Slots};
 
 pin_project! {
     /// Stream for the [`map_concurrent`](crate::StreamExtPlus::map_concurrent) method.
@@ -20,9 +19,7 @@ pin_project! {
         #[pin]
         stream: St,
         f: F,
-        running: FuturesUnordered<Indexed<Fut>>,
-        // `running.len()`, kept here because it is read on every poll.
-        in_flight: usize,
+        running: Slots<Indexed<Fut>>,
         reorder: ReorderBuffer<Fut::Output>,
         // Sequence number of the next item taken from upstream.
         next_in: u64,
@@ -41,7 +38,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapConcurrent")
             .field("stream", &self.stream)
-            .field("in_flight", &self.in_flight)
+            .field("in_flight", &self.running.len())
             .field("reordered", &self.reorder.len())
             .field("workers", &self.workers)
             .field("reorder_capacity", &self.reorder_capacity)
@@ -62,8 +59,7 @@ where
         Self {
             stream,
             f,
-            running: FuturesUnordered::new(),
-            in_flight: 0,
+            running: Slots::new(),
             reorder: ReorderBuffer::new(),
             next_in: 0,
             workers,
@@ -89,7 +85,7 @@ where
 
     /// How many futures are running now (at most `workers`).
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.running.len()
     }
 
     crate::util::stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
@@ -101,53 +97,26 @@ where
     F: FnMut(St::Item) -> Fut,
     Fut: Future,
 {
-    // These helpers run once or more per item. `#[inline(always)]`, because rustc
-    // kept `refill` out of line, and that call cost 8 % more instructions per
-    // item on ready futures (callgrind, 200k items, 4 workers).
-    /// Free room for new work: a free worker, and a free slot under the bound on
-    /// items taken from upstream and not yet yielded.
+    /// Takes ready items into the free room (a free worker, and a free slot
+    /// under the bound on items taken and not yet yielded) and starts their
+    /// futures; each is polled once, and an output ready at once goes to the
+    /// reorder buffer. Also the eager refill, done just before an output is
+    /// handed out, so that new work has started while the consumer is busy.
     #[inline(always)]
-    fn room(&self) -> usize {
+    fn take_work(&mut self, cx: &mut Context<'_>) {
         let taken = (*self.next_in - self.reorder.next_seq()) as usize;
         let slots = *self.workers + *self.reorder_capacity - taken;
-        (*self.workers - *self.in_flight).min(slots)
-    }
-
-    /// Takes ready items into the free room and creates their futures.
-    #[inline(always)]
-    fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
-        let room = self.room();
+        let room = (*self.workers - self.running.len()).min(slots);
         let (f, running, next_in) = (&mut *self.f, &mut *self.running, &mut *self.next_in);
-        let taken = pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            running.push(Indexed::new(*next_in, f(item)));
+        let reorder = &mut *self.reorder;
+        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+            let seq = *next_in;
             *next_in += 1;
+            if let Poll::Ready((seq, out)) = running.start(Indexed::new(seq, f(item))) {
+                reorder.insert(seq, out);
+            }
             true
         });
-        *self.in_flight += taken;
-        taken
-    }
-
-    /// Polls the running futures; counts the one that finished.
-    #[inline(always)]
-    fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<Option<(u64, Fut::Output)>> {
-        let polled = self.running.poll_next_unpin(cx);
-        if let Poll::Ready(Some(_)) = polled {
-            *self.in_flight -= 1;
-        }
-        polled
-    }
-
-    /// Eager refill, done just before an output is handed out: starts the next
-    /// ready items and polls their futures once, so that work goes on while the
-    /// consumer is busy with the output.
-    #[inline(always)]
-    fn refill(&mut self, cx: &mut Context<'_>) {
-        while self.room() > 0 && self.take_work(cx) > 0 {
-            match self.poll_running(cx) {
-                Poll::Ready(Some((seq, out))) => self.reorder.insert(seq, out),
-                _ => break,
-            }
-        }
     }
 }
 
@@ -166,19 +135,23 @@ where
         }
         let mut budget = Budget::new();
         loop {
-            // The head finished earlier and waited for its turn.
+            // The head finished earlier (or when it started) and waited for its turn.
             if let Some(out) = this.reorder.pop() {
-                this.refill(cx);
+                this.take_work(cx);
                 return Poll::Ready(Some(out));
             }
 
             this.take_work(cx);
+            if this.reorder.head_ready() {
+                // Started and finished at once.
+                continue;
+            }
 
-            match this.poll_running(cx) {
+            match this.running.poll_next(cx) {
                 Poll::Ready(Some((seq, out))) => {
                     if seq == this.reorder.next_seq() {
                         this.reorder.skip();
-                        this.refill(cx);
+                        this.take_work(cx);
                         return Poll::Ready(Some(out));
                     }
                     // Finished ahead of an earlier item: it waits, and its worker

@@ -2,7 +2,7 @@
 //! across keys, one at a time and in input order within a key.
 //!
 //! Both adapters are thin shells over one engine, [`Keyed`], which runs its
-//! futures in the same `FuturesUnordered` of [`Indexed`] futures as the other
+//! futures in the same [`Slots`] of [`Indexed`] futures as the other
 //! concurrent maps and keeps the outputs in a [`ReorderBuffer`] (input order)
 //! or a queue (completion order).
 //!
@@ -19,12 +19,11 @@ use core::hash::Hash;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 
 use super::check_workers;
-use crate::util::{size_hint, Budget, Indexed, ReorderBuffer};
+use crate::util::{size_hint, Budget, Indexed, ReorderBuffer, Slots};
 
 /// Where finished outputs wait to be yielded.
 enum Outputs<T> {
@@ -49,6 +48,15 @@ impl<T> Outputs<T> {
         }
     }
 
+    /// Whether `pop` yields an output now.
+    #[inline]
+    fn ready(&self) -> bool {
+        match self {
+            Outputs::InputOrder(reorder) => reorder.head_ready(),
+            Outputs::CompletionOrder(queue) => !queue.is_empty(),
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Outputs::InputOrder(reorder) => reorder.len(),
@@ -59,7 +67,7 @@ impl<T> Outputs<T> {
 
 /// The engine both adapters run on.
 struct Keyed<Item, K, Fut: Future> {
-    running: FuturesUnordered<Indexed<Fut>>,
+    running: Slots<Indexed<Fut>>,
     // The key of each running future, by sequence number.
     running_keys: Vec<(u64, K)>,
     // Items taken whose key was busy, in input order.
@@ -75,7 +83,7 @@ struct Keyed<Item, K, Fut: Future> {
 impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
     fn new(workers: usize, ordered: bool) -> Self {
         Self {
-            running: FuturesUnordered::new(),
+            running: Slots::new(),
             running_keys: Vec::with_capacity(workers.min(1024)),
             waiting: VecDeque::new(),
             outputs: if ordered {
@@ -102,27 +110,30 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
         self.running_keys.iter().any(|(_, k)| k == key)
     }
 
+    /// Starts the future of an item (polled once); its key is held until it
+    /// finishes, unless it finishes at once.
+    #[inline]
     fn start<F: FnMut(Item) -> Fut>(&mut self, f: &mut F, seq: u64, key: K, item: Item) {
-        self.running.push(Indexed::new(seq, f(item)));
-        self.running_keys.push((seq, key));
+        match self.running.start(Indexed::new(seq, f(item))) {
+            Poll::Ready((seq, out)) => self.outputs.push(seq, out),
+            Poll::Pending => self.running_keys.push((seq, key)),
+        }
     }
 
     /// Fills the free workers: first with the earliest waiting item whose key
     /// is free, then with new upstream items, while fewer than `2 x workers`
-    /// are held. Returns how many futures it started.
+    /// are held.
     fn fill<St, KF, F>(
         &mut self,
         mut stream: Pin<&mut St>,
         key_of: &mut KF,
         f: &mut F,
         cx: &mut Context<'_>,
-    ) -> usize
-    where
+    ) where
         St: Stream<Item = Item>,
         KF: FnMut(&Item) -> K,
         F: FnMut(Item) -> Fut,
     {
-        let mut started = 0;
         while self.running_keys.len() < self.workers {
             // The earliest waiting item whose key runs nothing is also the
             // first waiting item of its key, so per-key order holds.
@@ -133,7 +144,6 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
             if let Some(at) = free {
                 let (seq, key, item) = self.waiting.remove(at).expect("position is in range");
                 self.start(f, seq, key, item);
-                started += 1;
                 continue;
             }
             if self.upstream_done || self.held() >= 2 * self.workers {
@@ -152,21 +162,19 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
                         self.waiting.push_back((seq, key, item));
                     } else {
                         self.start(f, seq, key, item);
-                        started += 1;
                     }
                 }
                 Poll::Ready(None) => self.upstream_done = true,
                 Poll::Pending => break,
             }
         }
-        started
     }
 
     /// Polls the running futures; a finished one frees its key and worker and
     /// its output goes to `outputs`. `Ready(false)` when nothing runs.
     #[inline]
     fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        match self.running.poll_next_unpin(cx) {
+        match self.running.poll_next(cx) {
             Poll::Ready(Some((seq, out))) => {
                 if let Some(at) = self.running_keys.iter().position(|(s, _)| *s == seq) {
                     self.running_keys.swap_remove(at);
@@ -200,14 +208,14 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
                 self.yielded += 1;
                 // Eager refill: new work starts (and is polled once) before
                 // the consumer gets the output.
-                while self.fill(stream.as_mut(), key_of, f, cx) > 0 {
-                    if !matches!(self.poll_running(cx), Poll::Ready(true)) {
-                        break;
-                    }
-                }
+                self.fill(stream.as_mut(), key_of, f, cx);
                 return Poll::Ready(Some(out));
             }
             self.fill(stream.as_mut(), key_of, f, cx);
+            if self.outputs.ready() {
+                // Started and finished at once.
+                continue;
+            }
             match self.poll_running(cx) {
                 Poll::Ready(true) => {
                     if !budget.spend(cx) {

@@ -3,12 +3,11 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 
 use super::{check_workers, pull};
-use crate::util::size_hint;
+use crate::util::{size_hint, Slots};
 
 pin_project! {
     /// Stream for the [`map_concurrent_unordered`](crate::StreamExtPlus::map_concurrent_unordered) method.
@@ -21,11 +20,9 @@ pin_project! {
         #[pin]
         stream: St,
         f: F,
-        running: FuturesUnordered<Fut>,
-        // `running.len()`, kept here because it is read on every poll.
-        in_flight: usize,
-        // Outputs that finished during an eager refill; they count against
-        // `workers` until they are yielded.
+        running: Slots<Fut>,
+        // Outputs that finished when their future was started, or during an
+        // eager refill; they count against `workers` until they are yielded.
         finished: VecDeque<Fut::Output>,
         workers: usize,
         upstream_done: bool,
@@ -41,7 +38,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapConcurrentUnordered")
             .field("stream", &self.stream)
-            .field("in_flight", &self.in_flight)
+            .field("in_flight", &self.running.len())
             .field("finished", &self.finished.len())
             .field("workers", &self.workers)
             .field("done", &self.done)
@@ -61,8 +58,7 @@ where
         Self {
             stream,
             f,
-            running: FuturesUnordered::new(),
-            in_flight: 0,
+            running: Slots::new(),
             finished: VecDeque::new(),
             workers,
             upstream_done: false,
@@ -72,7 +68,7 @@ where
 
     /// How many futures are running now (at most `workers`).
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.running.len()
     }
 
     crate::util::stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
@@ -84,42 +80,19 @@ where
     F: FnMut(St::Item) -> Fut,
     Fut: Future,
 {
-    // These helpers run once or more per item. `#[inline(always)]`, because rustc
-    // kept `refill` out of line, and that call cost 8 % more instructions per
-    // item on ready futures (callgrind, 200k items, 4 workers).
-    /// Takes ready items while fewer than `workers` are taken and not yielded.
+    /// Takes ready items while fewer than `workers` are taken and not yielded,
+    /// and starts their futures (each is polled once). Also the eager refill,
+    /// done just before an output is handed out (see `MapConcurrent`).
     #[inline(always)]
-    fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
-        let room = *self.workers - *self.in_flight - self.finished.len();
-        let (f, running) = (&mut *self.f, &mut *self.running);
-        let taken = pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            running.push(f(item));
+    fn take_work(&mut self, cx: &mut Context<'_>) {
+        let room = *self.workers - self.running.len() - self.finished.len();
+        let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
+        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+            if let Poll::Ready(out) = running.start(f(item)) {
+                finished.push_back(out);
+            }
             true
         });
-        *self.in_flight += taken;
-        taken
-    }
-
-    /// Polls the running futures; counts the one that finished.
-    #[inline(always)]
-    fn poll_running(&mut self, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
-        let polled = self.running.poll_next_unpin(cx);
-        if let Poll::Ready(Some(_)) = polled {
-            *self.in_flight -= 1;
-        }
-        polled
-    }
-
-    /// Eager refill, done just before an output is handed out (see
-    /// `MapConcurrent`).
-    #[inline(always)]
-    fn refill(&mut self, cx: &mut Context<'_>) {
-        while *self.in_flight + self.finished.len() < *self.workers && self.take_work(cx) > 0 {
-            match self.poll_running(cx) {
-                Poll::Ready(Some(out)) => self.finished.push_back(out),
-                _ => break,
-            }
-        }
     }
 }
 
@@ -136,26 +109,23 @@ where
         if *this.done {
             return Poll::Ready(None);
         }
-        if let Some(out) = this.finished.pop_front() {
-            this.refill(cx);
-            return Poll::Ready(Some(out));
+        if this.finished.is_empty() {
+            this.take_work(cx);
         }
-        this.take_work(cx);
-        match this.poll_running(cx) {
-            Poll::Ready(Some(out)) => {
-                this.refill(cx);
-                Poll::Ready(Some(out))
-            }
-            // Nothing runs or waits: upstream has ended or registered our waker.
-            Poll::Ready(None) => {
-                if *this.upstream_done {
+        let out = match this.finished.pop_front() {
+            Some(out) => out,
+            None => match this.running.poll_next(cx) {
+                Poll::Ready(Some(out)) => out,
+                // Nothing runs or waits: upstream has ended or registered our waker.
+                Poll::Ready(None) if *this.upstream_done => {
                     *this.done = true;
                     return Poll::Ready(None);
                 }
-                Poll::Pending
-            }
-            Poll::Pending => Poll::Pending,
-        }
+                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
+            },
+        };
+        this.take_work(cx);
+        Poll::Ready(Some(out))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

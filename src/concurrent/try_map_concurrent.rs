@@ -4,11 +4,11 @@ use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream, TryStream};
 use futures_core::TryFuture;
 use futures_util::future::{IntoFuture, TryFutureExt};
-use futures_util::stream::{FuturesUnordered, IntoStream, StreamExt, TryStreamExt};
+use futures_util::stream::{IntoStream, TryStreamExt};
 use pin_project_lite::pin_project;
 
 use super::{check_workers, pull};
-use crate::util::{size_hint, Budget, Indexed, ReorderBuffer};
+use crate::util::{size_hint, Budget, Indexed, ReorderBuffer, Slots};
 
 pin_project! {
     /// Stream for the [`try_map_concurrent`](crate::TryStreamExtPlus::try_map_concurrent) method.
@@ -22,10 +22,7 @@ pin_project! {
         #[pin]
         stream: IntoStream<St>,
         f: F,
-        running: FuturesUnordered<Indexed<IntoFuture<Fut>>>,
-        // Futures in `running` that were cancelled by an earlier error; they
-        // never finish and are dropped with the adapter.
-        cancelled: usize,
+        running: Slots<Indexed<IntoFuture<Fut>>>,
         reorder: ReorderBuffer<Result<Fut::Ok, Fut::Error>>,
         next_in: u64,
         // Sequence number of the earliest error known so far.
@@ -44,7 +41,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryMapConcurrent")
             .field("stream", &self.stream)
-            .field("in_flight", &(self.running.len() - self.cancelled))
+            .field("in_flight", &self.running.len())
             .field("reordered", &self.reorder.len())
             .field("workers", &self.workers)
             .field("first_err", &self.first_err)
@@ -65,8 +62,7 @@ where
         Self {
             stream: stream.into_stream(),
             f,
-            running: FuturesUnordered::new(),
-            cancelled: 0,
+            running: Slots::new(),
             reorder: ReorderBuffer::new(),
             next_in: 0,
             first_err: None,
@@ -78,7 +74,7 @@ where
 
     /// How many futures are running now (at most `workers`).
     pub fn in_flight(&self) -> usize {
-        self.running.len() - self.cancelled
+        self.running.len()
     }
 
     crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
@@ -96,17 +92,26 @@ where
     fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
         let workers = *self.workers;
         let taken = (*self.next_in - self.reorder.next_seq()) as usize;
-        let room = (workers - (self.running.len() - *self.cancelled)).min(2 * workers - taken);
+        let room = (workers - self.running.len()).min(2 * workers - taken);
         let (f, running, reorder) = (&mut *self.f, &mut *self.running, &mut *self.reorder);
         let (next_in, first_err) = (&mut *self.next_in, &mut *self.first_err);
         pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
             let seq = *next_in;
             *next_in += 1;
             match item {
-                Ok(value) => {
-                    running.push(Indexed::new(seq, f(value).into_future()));
-                    true
-                }
+                Ok(value) => match running.start(Indexed::new(seq, f(value).into_future())) {
+                    Poll::Pending => true,
+                    // Ready at once. An error here is the first one: items after
+                    // it were never taken, and pulling stops.
+                    Poll::Ready((seq, out)) => {
+                        let ok = out.is_ok();
+                        if !ok {
+                            *first_err = Some(seq);
+                        }
+                        reorder.insert(seq, out);
+                        ok
+                    }
+                },
                 Err(e) => {
                     reorder.insert(seq, Err(e));
                     *first_err = Some(seq);
@@ -122,24 +127,10 @@ where
         if out.is_err() && self.first_err.map_or(true, |first| seq < first) {
             *self.first_err = Some(seq);
             *self.upstream_done = true;
-            for fut in Pin::new(&mut *self.running).iter_pin_mut() {
-                if fut.seq() > seq && fut.cancel() {
-                    *self.cancelled += 1;
-                }
-            }
+            self.running.retain(|fut| fut.seq() < seq);
             self.reorder.truncate_after(seq);
         }
         self.reorder.insert(seq, out);
-    }
-
-    /// Eager refill before an output is handed out (see `MapConcurrent`).
-    fn refill(&mut self, cx: &mut Context<'_>) {
-        while self.take_work(cx) > 0 {
-            match self.running.poll_next_unpin(cx) {
-                Poll::Ready(Some((seq, out))) => self.accept(seq, out),
-                _ => break,
-            }
-        }
     }
 }
 
@@ -163,17 +154,20 @@ where
                     // The first error in input order: everything else goes now.
                     *this.done = true;
                     this.running.clear();
-                    *this.cancelled = 0;
                     this.reorder.clear();
                 } else {
-                    this.refill(cx);
+                    this.take_work(cx);
                 }
                 return Poll::Ready(Some(out));
             }
 
             this.take_work(cx);
+            if this.reorder.head_ready() {
+                // Started and finished at once (or an upstream error).
+                continue;
+            }
 
-            match this.running.poll_next_unpin(cx) {
+            match this.running.poll_next(cx) {
                 Poll::Ready(Some((seq, out))) => {
                     this.accept(seq, out);
                     if !budget.spend(cx) {
@@ -203,7 +197,7 @@ where
             return (0, Some(0));
         }
         // An error may end the stream early, so only the upper bound holds.
-        let pending = self.running.len() - self.cancelled + self.reorder.len();
+        let pending = self.running.len() + self.reorder.len();
         size_hint::at_most(size_hint::with_held(
             self.upstream_done,
             || self.stream.size_hint(),

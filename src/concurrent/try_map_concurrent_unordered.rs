@@ -4,12 +4,12 @@ use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream, TryStream};
 use futures_core::TryFuture;
 use futures_util::future::{IntoFuture, TryFutureExt};
-use futures_util::stream::{FuturesUnordered, IntoStream, StreamExt, TryStreamExt};
+use futures_util::stream::{IntoStream, TryStreamExt};
 use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 
 use super::{check_workers, pull};
-use crate::util::size_hint;
+use crate::util::{size_hint, Slots};
 
 pin_project! {
     /// Stream for the [`try_map_concurrent_unordered`](crate::TryStreamExtPlus::try_map_concurrent_unordered) method.
@@ -23,7 +23,7 @@ pin_project! {
         #[pin]
         stream: IntoStream<St>,
         f: F,
-        running: FuturesUnordered<IntoFuture<Fut>>,
+        running: Slots<IntoFuture<Fut>>,
         // Outputs that finished during an eager refill, in completion order; an
         // error, if any, is last.
         finished: VecDeque<Result<Fut::Ok, Fut::Error>>,
@@ -61,7 +61,7 @@ where
         Self {
             stream: stream.into_stream(),
             f,
-            running: FuturesUnordered::new(),
+            running: Slots::new(),
             finished: VecDeque::new(),
             workers,
             upstream_done: false,
@@ -83,46 +83,28 @@ where
     F: FnMut(St::Ok) -> Fut,
     Fut: TryFuture<Error = St::Error>,
 {
-    /// The first error in time: every running future is dropped now, upstream
-    /// is never polled again, and the error is yielded after the outputs that
-    /// finished before it.
-    fn fail(&mut self, e: Fut::Error) {
-        self.running.clear();
-        self.finished.push_back(Err(e));
-        *self.upstream_done = true;
-    }
-
-    fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
+    /// Takes ready items into the free room and starts their futures (each
+    /// is polled once). The first error in time, from upstream or from a
+    /// future that fails at once, drops every running future, is queued after
+    /// the outputs that finished before it, and stops the pulling for good.
+    /// Also the eager refill before an output is handed out (see
+    /// `MapConcurrent`).
+    fn take_work(&mut self, cx: &mut Context<'_>) {
         let room = *self.workers - self.running.len() - self.finished.len();
         let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
-        pull(
-            self.stream.as_mut(),
-            self.upstream_done,
-            cx,
-            room,
-            |item| match item {
-                Ok(value) => {
-                    running.push(f(value).into_future());
-                    true
+        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
+            let failed = match item.map(|value| running.start(f(value).into_future())) {
+                Ok(Poll::Pending) => return true,
+                Ok(Poll::Ready(Ok(out))) => {
+                    finished.push_back(Ok(out));
+                    return true;
                 }
-                Err(e) => {
-                    running.clear();
-                    finished.push_back(Err(e));
-                    false
-                }
-            },
-        )
-    }
-
-    /// Eager refill before an output is handed out (see `MapConcurrent`).
-    fn refill(&mut self, cx: &mut Context<'_>) {
-        while self.take_work(cx) > 0 {
-            match self.running.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(out))) => self.finished.push_back(Ok(out)),
-                Poll::Ready(Some(Err(e))) => return self.fail(e),
-                _ => break,
-            }
-        }
+                Ok(Poll::Ready(Err(e))) | Err(e) => e,
+            };
+            running.clear();
+            finished.push_back(Err(failed));
+            false
+        });
     }
 }
 
@@ -144,7 +126,7 @@ where
         }
         let out = match this.finished.pop_front() {
             Some(out) => out,
-            None => match this.running.poll_next_unpin(cx) {
+            None => match this.running.poll_next(cx) {
                 Poll::Ready(Some(out)) => out,
                 // Nothing runs or waits: upstream has ended or registered our waker.
                 Poll::Ready(None) if *this.upstream_done => {
@@ -156,7 +138,7 @@ where
         };
         match out {
             Ok(value) => {
-                this.refill(cx);
+                this.take_work(cx);
                 Poll::Ready(Some(Ok(value)))
             }
             Err(e) => {

@@ -2,20 +2,17 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
-use std::collections::VecDeque;
-use std::task::Wake;
 
-use crate::util::sync::{lock, Arc, AtomicBool, Mutex, Ordering, WakerSlot};
-
-use crate::util::Budget;
+use crate::util::{Budget, WakeSet};
 
 /// Merges any number of streams of one type; see [`MergeAll`].
 ///
 /// Each stream gets its own waker, which records that this stream woke, so a
 /// poll touches only the streams that were woken since the last one: the cost
 /// per item does not grow with the number of idle streams. Ready streams are
-/// served round-robin (a stream that yielded goes to the back of the queue), so
-/// no stream can starve the others. Streams are polled inside `poll_next`; no
+/// served in rounds: each stream woken since the last round is polled once in
+/// the next, and a stream that yielded waits for the round after, so no stream
+/// can starve the others. Streams are polled inside `poll_next`; no
 /// task is spawned.
 ///
 /// The streams must be `Unpin` (use `Box::pin` otherwise), as with futures'
@@ -44,67 +41,15 @@ where
     merged
 }
 
-/// The queue of woken streams, shared with their wakers.
-#[derive(Debug)]
-struct Shared {
-    ready: Mutex<VecDeque<usize>>,
-    // The task polling the `MergeAll`.
-    parent: WakerSlot,
-}
-
-/// The waker of one inner stream.
-#[derive(Debug)]
-struct SlotWaker {
-    index: usize,
-    // True while the index is in the ready queue (so it is queued once).
-    queued: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl SlotWaker {
-    /// Queues the stream (once) and wakes the parent task.
-    fn enqueue(&self) {
-        if self.requeue() {
-            self.shared.parent.wake();
-        }
-    }
-
-    /// Queues the stream (once), without waking: for the parent task itself,
-    /// which is running. Returns whether it was queued now.
-    fn requeue(&self) -> bool {
-        let newly = !self.queued.swap(true, Ordering::AcqRel);
-        if newly {
-            let mut ready = lock(&self.shared.ready);
-            ready.push_back(self.index);
-        }
-        newly
-    }
-}
-
-impl Wake for SlotWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.enqueue();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.enqueue();
-    }
-}
-
-struct Slot<S> {
-    stream: S,
-    // std's `Arc`: it becomes the stream's `Waker`.
-    notify: std::sync::Arc<SlotWaker>,
-    waker: Waker,
-}
-
 /// Stream for the [`merge_all`] function.
 #[must_use = "streams do nothing unless polled"]
 pub struct MergeAll<S> {
-    slots: Vec<Option<Slot<S>>>,
+    streams: Vec<Option<S>>,
+    // One per slot of `streams`, made once and kept when its stream ends.
+    wakers: Vec<Waker>,
     free: Vec<usize>,
     live: usize,
-    shared: Arc<Shared>,
+    woken: WakeSet,
 }
 
 impl<S> fmt::Debug for MergeAll<S> {
@@ -123,13 +68,11 @@ impl<S: Stream + Unpin> MergeAll<S> {
     /// An empty merge (terminated until a stream is pushed).
     pub fn new() -> Self {
         Self {
-            slots: Vec::new(),
+            streams: Vec::new(),
+            wakers: Vec::new(),
             free: Vec::new(),
             live: 0,
-            shared: Arc::new(Shared {
-                ready: Mutex::new(VecDeque::new()),
-                parent: WakerSlot::new(),
-            }),
+            woken: WakeSet::new(),
         }
     }
 
@@ -137,23 +80,15 @@ impl<S: Stream + Unpin> MergeAll<S> {
     /// has ended.
     pub fn push(&mut self, stream: S) {
         let index = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.slots.len() - 1
+            let index = self.streams.len();
+            self.wakers.push(self.woken.waker(index));
+            self.streams.push(None);
+            index
         });
-        let notify = std::sync::Arc::new(SlotWaker {
-            index,
-            queued: AtomicBool::new(false),
-            shared: self.shared.clone(),
-        });
-        let waker = Waker::from(notify.clone());
+        self.streams[index] = Some(stream);
         // Polled on the next poll (the caller polls after pushing, or the
         // waker wakes a task already waiting on this merge).
-        notify.enqueue();
-        self.slots[index] = Some(Slot {
-            stream,
-            notify,
-            waker,
-        });
+        self.wakers[index].wake_by_ref();
         self.live += 1;
     }
 
@@ -169,7 +104,7 @@ impl<S: Stream + Unpin> MergeAll<S> {
 
     /// Iterates over the streams that have not ended.
     pub fn iter(&self) -> impl Iterator<Item = &S> {
-        self.slots.iter().flatten().map(|slot| &slot.stream)
+        self.streams.iter().flatten()
     }
 }
 
@@ -178,32 +113,30 @@ impl<S: Stream + Unpin> Stream for MergeAll<S> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         let this = &mut *self;
-        // Registered before the queue is read, so no wake-up can be missed.
-        this.shared.parent.register(cx.waker());
+        // Registered before the woken set is read, so no wake-up can be missed.
+        this.woken.register(cx.waker());
         let mut budget = Budget::new();
         loop {
             if this.live == 0 {
                 return Poll::Ready(None);
             }
-            let next = lock(&this.shared.ready).pop_front();
-            let Some(index) = next else {
+            let Some(index) = this.woken.next() else {
                 return Poll::Pending;
             };
             // A stale index (its stream ended) is skipped.
-            let Some(slot) = this.slots[index].as_mut() else {
+            let Some(stream) = this.streams[index].as_mut() else {
                 continue;
             };
-            // Cleared before the poll, so a wake during the poll queues it again.
-            slot.notify.queued.store(false, Ordering::Release);
-            let mut inner_cx = Context::from_waker(&slot.waker);
-            match Pin::new(&mut slot.stream).poll_next(&mut inner_cx) {
+            let mut inner_cx = Context::from_waker(&this.wakers[index]);
+            match Pin::new(stream).poll_next(&mut inner_cx) {
                 Poll::Ready(Some(item)) => {
-                    // It may have more: back of the queue, behind the others.
-                    slot.notify.requeue();
+                    // It may have more: its turn comes again in the next round,
+                    // after the others woken now.
+                    this.woken.mark(index);
                     return Poll::Ready(Some(item));
                 }
                 Poll::Ready(None) => {
-                    this.slots[index] = None;
+                    this.streams[index] = None;
                     this.free.push(index);
                     this.live -= 1;
                 }

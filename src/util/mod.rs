@@ -4,13 +4,17 @@ mod budget;
 mod indexed;
 mod reorder;
 pub(crate) mod size_hint;
+mod slots;
 pub(crate) mod sync;
+mod wake_set;
 
 pub(crate) use budget::Budget;
 #[cfg(feature = "time")]
 pub(crate) use budget::POLL_BUDGET;
 pub(crate) use indexed::Indexed;
 pub(crate) use reorder::ReorderBuffer;
+pub(crate) use slots::Slots;
+pub(crate) use wake_set::WakeSet;
 
 /// The accessors every single-upstream adapter has, as in futures-util:
 /// `get_ref`, `get_mut`, `get_pin_mut` and `into_inner` (whose doc says what

@@ -81,6 +81,12 @@ impl<T> ReorderBuffer<T> {
         Some(value)
     }
 
+    /// Whether the output of item `next_seq()` is here (so `pop` yields it).
+    #[inline]
+    pub(crate) fn head_ready(&self) -> bool {
+        self.filled > 0 && self.slots[self.index(self.next)].is_some()
+    }
+
     /// Marks item `next_seq()` as released without storing it (it went straight
     /// to the consumer).
     #[inline]

@@ -21,6 +21,31 @@ pub(crate) use loom::sync::{
     Arc, Mutex, MutexGuard,
 };
 
+/// futures' lock-free `AtomicWaker`; loom's own under the loom models.
+#[cfg(not(all(test, stream_plus_loom)))]
+pub(crate) use futures_util::task::AtomicWaker;
+
+/// loom's `AtomicWaker` with the signature of futures' (`register` by
+/// reference).
+#[cfg(all(test, stream_plus_loom))]
+#[derive(Debug)]
+pub(crate) struct AtomicWaker(loom::future::AtomicWaker);
+
+#[cfg(all(test, stream_plus_loom))]
+impl AtomicWaker {
+    pub(crate) fn new() -> Self {
+        Self(loom::future::AtomicWaker::new())
+    }
+
+    pub(crate) fn register(&self, waker: &core::task::Waker) {
+        self.0.register_by_ref(waker);
+    }
+
+    pub(crate) fn wake(&self) {
+        self.0.wake();
+    }
+}
+
 /// Locks a mutex that no user code ever runs under, so a poisoned one is
 /// still consistent: take the guard either way.
 #[inline]
