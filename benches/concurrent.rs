@@ -12,7 +12,15 @@ use std::pin::Pin;
 use std::time::Duration;
 use stream_plus::StreamExtPlus;
 
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{allocations, self_waking};
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
 const READY_N: u64 = 1_000_000;
+const SELF_WAKING_N: u64 = 300_000;
 
 fn sum<S: futures::Stream<Item = u64>>(s: S) -> u64 {
     block_on(s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))))
@@ -32,8 +40,45 @@ fn warm_up(c: &mut Criterion) {
     g.finish();
 }
 
+/// Prints the allocations per item of each side of a workload (one untimed
+/// run each), next to criterion's timings.
+fn print_allocations(group: &str, items: u64, sides: [(&str, &dyn Fn() -> u64); 2]) {
+    for (name, run) in sides {
+        let (_, n) = allocations(run);
+        println!(
+            "{group}/{name}: allocations per item {:.3}",
+            n as f64 / items as f64
+        );
+    }
+}
+
 /// 1M futures that are ready on their first poll: pure adapter overhead.
 fn ready_futures(c: &mut Criterion) {
+    print_allocations(
+        "ordered_ready_1M_w64",
+        READY_N,
+        [
+            ("futures_buffered", &|| {
+                sum(stream::iter(0..READY_N).map(ready).buffered(64))
+            }),
+            ("stream_plus_map_concurrent", &|| {
+                sum(stream::iter(0..READY_N).map_concurrent(64, ready))
+            }),
+        ],
+    );
+    print_allocations(
+        "unordered_ready_1M_w64",
+        READY_N,
+        [
+            ("futures_buffer_unordered", &|| {
+                sum(stream::iter(0..READY_N).map(ready).buffer_unordered(64))
+            }),
+            ("stream_plus_map_concurrent_unordered", &|| {
+                sum(stream::iter(0..READY_N).map_concurrent_unordered(64, ready))
+            }),
+        ],
+    );
+
     let mut g = c.benchmark_group("ordered_ready_1M_w64");
     g.throughput(Throughput::Elements(READY_N));
     g.sample_size(20);
@@ -55,6 +100,62 @@ fn ready_futures(c: &mut Criterion) {
         b.iter(|| {
             sum(stream::iter(0..black_box(READY_N))
                 .map(ready)
+                .buffer_unordered(64))
+        })
+    });
+    g.finish();
+}
+
+/// 300k futures that return `Pending` 0-2 times before they finish, waking
+/// themselves: the wake-up path (waker, ready queue, re-poll) per item.
+fn self_waking_futures(c: &mut Criterion) {
+    const N: u64 = SELF_WAKING_N;
+    print_allocations(
+        "ordered_self_waking_300k_w64",
+        N,
+        [
+            ("futures_buffered", &|| {
+                sum(stream::iter(0..N).map(self_waking).buffered(64))
+            }),
+            ("stream_plus_map_concurrent", &|| {
+                sum(stream::iter(0..N).map_concurrent(64, self_waking))
+            }),
+        ],
+    );
+    print_allocations(
+        "unordered_self_waking_300k_w64",
+        N,
+        [
+            ("futures_buffer_unordered", &|| {
+                sum(stream::iter(0..N).map(self_waking).buffer_unordered(64))
+            }),
+            ("stream_plus_map_concurrent_unordered", &|| {
+                sum(stream::iter(0..N).map_concurrent_unordered(64, self_waking))
+            }),
+        ],
+    );
+
+    let mut g = c.benchmark_group("ordered_self_waking_300k_w64");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(20);
+    g.bench_function("futures_buffered", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(N)).map(self_waking).buffered(64)))
+    });
+    g.bench_function("stream_plus_map_concurrent", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(N)).map_concurrent(64, self_waking)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("unordered_self_waking_300k_w64");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(20);
+    g.bench_function("stream_plus_map_concurrent_unordered", |b| {
+        b.iter(|| sum(stream::iter(0..black_box(N)).map_concurrent_unordered(64, self_waking)))
+    });
+    g.bench_function("futures_buffer_unordered", |b| {
+        b.iter(|| {
+            sum(stream::iter(0..black_box(N))
+                .map(self_waking)
                 .buffer_unordered(64))
         })
     });
@@ -95,6 +196,58 @@ fn slow_head(c: &mut Criterion) {
         b.iter(|| sum(stream::iter(0..N).map(slow_head_job).buffered(8)))
     });
     g.finish();
+}
+
+/// Where I/O dominates: 1,000 futures that each wait 10 ms on a timer, 50 at
+/// once; ideal 200 ms, efficiency = 200 ms / wall. Timers from async-io (the
+/// crate's own time source) on every executor: tokio's `sleep` rounds each
+/// 10 ms up to about 11 ms, for ours and the peer alike, which would hide the
+/// adapter's share.
+fn timers(c: &mut Criterion) {
+    const N: u64 = 1000;
+    const W: usize = 50;
+    async fn wait(i: u64) -> u64 {
+        async_io::Timer::after(Duration::from_millis(10)).await;
+        i
+    }
+    fn on<F: Future<Output = u64>>(rt: &str, f: F) -> u64 {
+        match rt {
+            "futures" => block_on(f),
+            "smol" => smol::block_on(f),
+            _ => tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(f),
+        }
+    }
+    let total = |s: futures::stream::BoxStream<'static, u64>| s.fold(0u64, |a, x| ready(a + x));
+    for rt in ["futures", "smol", "tokio_current_thread"] {
+        for order in ["ordered", "unordered"] {
+            let mut g = c.benchmark_group(format!("{order}_timers_1000x10ms_w50_{rt}"));
+            g.throughput(Throughput::Elements(N));
+            g.sample_size(10);
+            g.warm_up_time(Duration::from_millis(500));
+            g.measurement_time(Duration::from_secs(3));
+            let items = move || stream::iter(0..N);
+            if order == "ordered" {
+                g.bench_function("stream_plus_map_concurrent", |b| {
+                    b.iter(|| on(rt, total(items().map_concurrent(W, wait).boxed())))
+                });
+                g.bench_function("futures_buffered", |b| {
+                    b.iter(|| on(rt, total(items().map(wait).buffered(W).boxed())))
+                });
+            } else {
+                g.bench_function("stream_plus_map_concurrent_unordered", |b| {
+                    b.iter(|| on(rt, total(items().map_concurrent_unordered(W, wait).boxed())))
+                });
+                g.bench_function("futures_buffer_unordered", |b| {
+                    b.iter(|| on(rt, total(items().map(wait).buffer_unordered(W).boxed())))
+                });
+            }
+            g.finish();
+        }
+    }
 }
 
 /// The sweeps' (order, ours, peer): one criterion group per order.
@@ -183,7 +336,9 @@ criterion_group!(
     benches,
     warm_up,
     ready_futures,
+    self_waking_futures,
     slow_head,
+    timers,
     sweep_ready,
     sweep_latency
 );

@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench instructions                  # every workload once, wall time
 //! target/release/deps/instructions-* WORKLOAD       # one workload (what callgrind runs)
+//! target/release/deps/instructions-* allocations    # allocations per item of each
 //! ```
 
 use futures::executor::block_on;
@@ -17,13 +18,31 @@ use std::hint::black_box;
 use std::time::Instant;
 use stream_plus::StreamExtPlus;
 
+#[path = "support/counting.rs"]
+mod counting;
+use counting::{allocations, self_waking};
+
+#[global_allocator]
+static GLOBAL: counting::Counting = counting::Counting;
+
 const N: u64 = 200_000;
-const WORKERS: [usize; 4] = [1, 4, 64, 1024];
-const KINDS: [&str; 4] = [
-    "ordered/futures_buffered",
-    "ordered/stream_plus_map_concurrent",
-    "unordered/futures_buffer_unordered",
-    "unordered/stream_plus_map_concurrent_unordered",
+/// Each kind with its worker counts: ready futures across worker counts, and
+/// self-waking ones (`Pending` 0-2 times) at 64 workers.
+const KINDS: [(&str, &[usize]); 8] = [
+    ("ordered/futures_buffered", &[1, 4, 64, 1024]),
+    ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
+    ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
+    (
+        "unordered/stream_plus_map_concurrent_unordered",
+        &[1, 4, 64, 1024],
+    ),
+    ("ordered_self_waking/futures_buffered", &[64]),
+    ("ordered_self_waking/stream_plus_map_concurrent", &[64]),
+    ("unordered_self_waking/futures_buffer_unordered", &[64]),
+    (
+        "unordered_self_waking/stream_plus_map_concurrent_unordered",
+        &[64],
+    ),
 ];
 
 fn sum<S: Stream<Item = u64>>(s: S) -> u64 {
@@ -40,6 +59,16 @@ fn run(kind: &str, w: usize) -> u64 {
         "unordered/stream_plus_map_concurrent_unordered" => {
             sum(items.map_concurrent_unordered(w, ready))
         }
+        "ordered_self_waking/futures_buffered" => sum(items.map(self_waking).buffered(w)),
+        "ordered_self_waking/stream_plus_map_concurrent" => {
+            sum(items.map_concurrent(w, self_waking))
+        }
+        "unordered_self_waking/futures_buffer_unordered" => {
+            sum(items.map(self_waking).buffer_unordered(w))
+        }
+        "unordered_self_waking/stream_plus_map_concurrent_unordered" => {
+            sum(items.map_concurrent_unordered(w, self_waking))
+        }
         other => unreachable!("not a workload: {other}"),
     }
 }
@@ -50,9 +79,17 @@ fn main() {
     let arg = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let all = KINDS
         .iter()
-        .flat_map(|kind| WORKERS.iter().map(move |w| (*kind, *w)));
+        .flat_map(|(kind, workers)| workers.iter().map(move |w| (*kind, *w)));
     match arg.as_deref() {
         Some("list") => all.for_each(|(kind, w)| println!("{kind}/{w}")),
+        // Allocations per item of every workload, as `name<TAB>count`.
+        Some("allocations") => {
+            for (kind, w) in all {
+                let (sum, n) = allocations(|| run(kind, w));
+                assert_eq!(sum, N * (N - 1) / 2);
+                println!("{kind}/{w}\t{n}");
+            }
+        }
         // Exactly one workload: what callgrind runs.
         Some(name) if all.clone().any(|(k, w)| format!("{k}/{w}") == name) => {
             let (kind, w) = name.rsplit_once('/').unwrap();

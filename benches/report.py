@@ -260,28 +260,42 @@ def sweep_svg(benches):
     return "\n".join(svg) + "\n"
 
 
-def instruction_table(path):
-    """Ours against the peer in instructions per item, from callgrind counts."""
-    if not path or not os.path.exists(path):
-        return []
+def read_tsv(path):
+    """`order/function/workers<TAB>count` lines, as {(order, function, workers): count}."""
     counts = {}
-    with open(path) as f:
-        for line in f:
-            name, _, n = line.strip().partition("\t")
-            if n.isdigit():
-                order, function, workers = name.split("/")
-                counts[(order, function, int(workers))] = int(n)
+    if path and os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                name, _, n = line.strip().partition("\t")
+                if n.isdigit():
+                    order, function, workers = name.split("/")
+                    counts[(order, function, int(workers))] = int(n)
+    return counts
+
+
+def instruction_table(path, alloc_path):
+    """Ours against the peer in instructions (callgrind) and allocations per item."""
+    counts = read_tsv(path)
+    if not counts:
+        return []
+    allocs = read_tsv(alloc_path)
     items = 200_000  # N in benches/instructions.rs
+
+    def per_item(key):
+        return f"{allocs[key] / items:.3g}" if key in allocs else "?"
+
     out = [
         "### Instruction counts",
         "",
-        "Wall time on this machine moves by 10-40 % between runs, so the ready-futures",
-        "case is also counted in instructions (`valgrind --tool=callgrind`, one run of",
-        f"{items // 1000}k ready futures through `fold` on `block_on`, whole program; the",
-        "same on every run). Per item:",
+        "Wall time on this machine moves by 10-40 % between runs, so the same workloads",
+        "are also counted in instructions (`valgrind --tool=callgrind`, one run of",
+        f"{items // 1000}k futures through `fold` on `block_on`, whole program; the",
+        "same on every run): futures ready on their first poll, and (`*_self_waking`)",
+        "futures that return `Pending` 0-2 times, waking themselves. Allocations per",
+        "item are counted by a global allocator in the same binary. Per item:",
         "",
-        "| order | workers | ours | instructions / item | peer | instructions / item | ours / peer |",
-        "|---|---:|---|---:|---|---:|---:|",
+        "| workload | workers | ours | instructions / item | allocations / item | peer | instructions / item | allocations / item | ours / peer (instructions) |",
+        "|---|---:|---|---:|---:|---|---:|---:|---:|",
     ]
     for (order, function, workers), n in sorted(counts.items()):
         if not function.startswith("stream_plus_"):
@@ -295,8 +309,9 @@ def instruction_table(path):
             continue
         pf, pm = peer[0]
         out.append(
-            f"| {order} | {workers} | `{function}` | {n / items:.0f} | `{pf}` | {pm / items:.0f} "
-            f"| **{n / pm:.2f}** |"
+            f"| {order} | {workers} | `{function}` | {n / items:.0f} "
+            f"| {per_item((order, function, workers))} | `{pf}` | {pm / items:.0f} "
+            f"| {per_item((order, pf, workers))} | **{n / pm:.2f}** |"
         )
     return out + [""]
 
@@ -304,6 +319,7 @@ def instruction_table(path):
 def main():
     root, out_md, out_svg = sys.argv[1:4]
     counts = sys.argv[4] if len(sys.argv) > 4 else None
+    alloc_counts = sys.argv[5] if len(sys.argv) > 5 else None
     benches = [b for b in load(root) if not b["group"].startswith(SKIP)]
     if not benches:
         sys.exit(f"no criterion results under {root}: run the benches first")
@@ -345,7 +361,7 @@ def main():
         md += [f"## {family}", ""]
         md += table([b for b in groups if ours(b)], benches)
         if family == FAMILIES[0][0]:
-            md += [""] + instruction_table(counts)
+            md += [""] + instruction_table(counts, alloc_counts)
         rest = others(groups, benches)
         if rest:
             md += ["", "Reference points in the same groups:", ""]

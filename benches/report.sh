@@ -34,11 +34,14 @@ for line in sys.stdin:
       printf '%s\t%s\n' "$w" "$n" >>"$counts.new"
     done
     mv "$counts.new" "$counts"
+    # Allocations per item of the same workloads (no valgrind needed, but the
+    # binary is at hand here).
+    "$bin" allocations >target/allocations.tsv
   fi
 else
   echo "valgrind not found: BENCHMARKS.md will have no instruction counts" >&2
   rm -f "$counts"
 fi
 
-python3 benches/report.py target/criterion BENCHMARKS.md benches/workers.svg "$counts"
+python3 benches/report.py target/criterion BENCHMARKS.md benches/workers.svg "$counts" target/allocations.tsv
 echo "wrote BENCHMARKS.md and benches/workers.svg"
