@@ -15,7 +15,7 @@ use futures::executor::block_on;
 use futures::future::ready;
 use futures::stream::{self, Stream, StreamExt};
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
 
 #[path = "support/counting.rs"]
@@ -26,9 +26,11 @@ use counting::{allocations, self_waking};
 static GLOBAL: counting::Counting = counting::Counting;
 
 const N: u64 = 200_000;
-/// Each kind with its worker counts: ready futures across worker counts, and
-/// self-waking ones (`Pending` 0-2 times) at 64 workers.
-const KINDS: [(&str, &[usize]); 8] = [
+/// Each kind with its worker counts: ready futures across worker counts,
+/// self-waking ones (`Pending` 0-2 times) at 64 workers, and `sample` draining
+/// a ready burst (the "workers" column is 1 there; each item goes through
+/// `black_box` so that neither side's drain loop can be folded away).
+const KINDS: [(&str, &[usize]); 10] = [
     ("ordered/futures_buffered", &[1, 4, 64, 1024]),
     ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
     ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
@@ -43,7 +45,19 @@ const KINDS: [(&str, &[usize]); 8] = [
         "unordered_self_waking/stream_plus_map_concurrent_unordered",
         &[64],
     ),
+    ("sample_burst/futures_time_sample", &[1]),
+    ("sample_burst/stream_plus_sample", &[1]),
 ];
+
+/// What `run` returns: the sum of the items, or for `sample`, the last item
+/// (the one sample of a burst that ends).
+fn expected(kind: &str) -> u64 {
+    if kind.starts_with("sample_burst/") {
+        N - 1
+    } else {
+        N * (N - 1) / 2
+    }
+}
 
 fn sum<S: Stream<Item = u64>>(s: S) -> u64 {
     block_on(s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))))
@@ -69,6 +83,16 @@ fn run(kind: &str, w: usize) -> u64 {
         "unordered_self_waking/stream_plus_map_concurrent_unordered" => {
             sum(items.map_concurrent_unordered(w, self_waking))
         }
+        // A period of 1 ns: futures-time's interval (it has no flush at the
+        // end) is due once the burst is drained.
+        "sample_burst/futures_time_sample" => sum(futures_time::stream::StreamExt::sample(
+            items.map(black_box),
+            futures_time::stream::interval(Duration::from_nanos(1).into()),
+        )),
+        #[cfg(feature = "time")]
+        "sample_burst/stream_plus_sample" => {
+            sum(items.map(black_box).sample(Duration::from_nanos(1)))
+        }
         other => unreachable!("not a workload: {other}"),
     }
 }
@@ -86,14 +110,14 @@ fn main() {
         Some("allocations") => {
             for (kind, w) in all {
                 let (sum, n) = allocations(|| run(kind, w));
-                assert_eq!(sum, N * (N - 1) / 2);
+                assert_eq!(sum, expected(kind));
                 println!("{kind}/{w}\t{n}");
             }
         }
         // Exactly one workload: what callgrind runs.
         Some(name) if all.clone().any(|(k, w)| format!("{k}/{w}") == name) => {
             let (kind, w) = name.rsplit_once('/').unwrap();
-            assert_eq!(run(kind, w.parse().unwrap()), N * (N - 1) / 2);
+            assert_eq!(run(kind, w.parse().unwrap()), expected(kind));
         }
         // No workload, or a `cargo bench -- FILTER`: every match once, timed.
         filter => {
@@ -101,7 +125,7 @@ fn main() {
                 all.filter(|(k, w)| filter.map_or(true, |f| format!("{k}/{w}").contains(f)))
             {
                 let start = Instant::now();
-                assert_eq!(run(kind, w), N * (N - 1) / 2);
+                assert_eq!(run(kind, w), expected(kind));
                 println!("{kind}/{w}: {:?}", start.elapsed());
             }
         }

@@ -124,5 +124,39 @@ fn fast_source(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, batch, spacing, fast_source);
+/// `sample` draining a ready burst: 1M items at once, then the end. The
+/// period is 1 ns, so that futures-time's interval (which has no flush at the
+/// end) is due as soon as the burst is drained and both sides measure the
+/// drain, not a wait for the tick. Each yields the last item. Every item
+/// goes through `black_box`, or the compiler skips futures-time's drain loop
+/// over a plain range altogether.
+fn sample_burst(c: &mut Criterion) {
+    const BURST: u64 = 1_000_000;
+    let period = Duration::from_nanos(1);
+    let mut g = c.benchmark_group("sample_ready_burst_1M");
+    g.throughput(Throughput::Elements(BURST));
+    g.sample_size(50);
+    g.bench_function("futures_time_sample", |b| {
+        b.iter(|| {
+            let interval = futures_time::stream::interval(period.into());
+            let s = futures_time::stream::StreamExt::sample(
+                stream::iter(0..black_box(BURST)).map(std::hint::black_box),
+                interval,
+            );
+            block_on(count(s))
+        })
+    });
+    g.bench_function("stream_plus_sample", |b| {
+        b.iter(|| {
+            block_on(count(
+                stream::iter(0..black_box(BURST))
+                    .map(std::hint::black_box)
+                    .sample(period),
+            ))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, batch, spacing, fast_source, sample_burst);
 criterion_main!(benches);

@@ -45,10 +45,15 @@ pub trait StreamExtPlus: Stream {
     /// The adapter refills eagerly: when a poll yields an output and frees a
     /// slot, it first takes the next ready upstream items, creates their futures
     /// and polls them once, then returns the output, so new work has started
-    /// before the consumer gets control back. (The running futures sit in a
-    /// `FuturesUnordered`, which polls newly added futures in the order they
-    /// were added and stops at the first one that finishes; a finished output
-    /// waits in the reorder buffer and still counts against the bound.)
+    /// before the consumer gets control back. (Each new future is polled once
+    /// when it starts, in input order; one that finishes at once waits in the
+    /// reorder buffer unless it is the head, and still counts against the
+    /// bound.)
+    ///
+    /// The running futures sit in `workers` reusable slots, each allocated on
+    /// its first use with a waker of its own: after the first `workers` items
+    /// nothing is allocated per item, and a poll touches only the futures
+    /// whose waker was woken since.
     ///
     /// Unlike `futures::StreamExt::buffered`, whose bound counts finished outputs
     /// as running, a slow head item does not stall the other workers.

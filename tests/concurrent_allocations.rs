@@ -103,8 +103,8 @@ impl Future for SelfWaking {
     }
 }
 
-fn ok<F: Future>(fut: F) -> impl Future<Output = Result<F::Output, ()>> {
-    async move { Ok(fut.await) }
+async fn ok<F: Future>(fut: F) -> Result<F::Output, ()> {
+    Ok(fut.await)
 }
 
 #[test]

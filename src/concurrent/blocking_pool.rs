@@ -18,7 +18,7 @@ use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::util::sync::{lock, Arc, AtomicBool, Condvar, Mutex, MutexGuard, Ordering, WakerSlot};
+use crate::util::sync::{lock, Arc, AtomicBool, AtomicWaker, Condvar, Mutex, MutexGuard, Ordering};
 use crate::util::{size_hint, ReorderBuffer};
 
 /// Items taken from upstream and not yet yielded, per worker. Enough runway
@@ -140,7 +140,7 @@ struct Shared<T, F, O> {
     state: Mutex<State<T, O>>,
     // Signalled when input arrives or the stream stops, for lingering jobs.
     more: Condvar,
-    consumer: WakerSlot,
+    consumer: AtomicWaker,
     // Set when an output failed (`Call::fails`): upstream is not pulled again.
     failed: AtomicBool,
 }
@@ -280,7 +280,7 @@ where
             f,
             state: Mutex::new(state),
             more: Condvar::new(),
-            consumer: WakerSlot::new(),
+            consumer: AtomicWaker::new(),
             failed: AtomicBool::new(false),
         };
         Self {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::check_duration;
 use super::clock::{later, Clock, Timer};
-use crate::util::Budget;
+use crate::util::POLL_BUDGET;
 
 pin_project! {
     /// Stream for the [`sample`](crate::StreamExtPlus::sample) method.
@@ -72,23 +72,38 @@ impl<St: Stream> Stream for Sample<St> {
         }
         let origin = *this.origin.get_or_insert_with(|| this.clock.now());
 
-        // Keep only the newest ready item.
-        let mut budget = Budget::new();
-        while !*this.upstream_done {
-            match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    if this.latest.replace(item).is_none() && this.next_tick.is_none() {
-                        // The first item since the last tick: wait for the next
-                        // grid point (no timer runs while there is nothing to sample).
-                        *this.next_tick = Some(tick_after(origin, *this.period, this.clock.now()));
+        // Keep only the newest ready item. This loop is all that a ready
+        // burst costs, so it is kept tight: the newest item in a local, the
+        // budget a plain count, the tick set once after it.
+        let mut spent = false;
+        if !*this.upstream_done {
+            let mut latest = this.latest.take();
+            spent = true;
+            for _ in 0..POLL_BUDGET {
+                match this.stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(item)) => latest = Some(item),
+                    Poll::Ready(None) => {
+                        *this.upstream_done = true;
+                        spent = false;
+                        break;
                     }
-                    if !budget.spend(cx) {
-                        return Poll::Pending;
+                    Poll::Pending => {
+                        spent = false;
+                        break;
                     }
                 }
-                Poll::Ready(None) => *this.upstream_done = true,
-                Poll::Pending => break,
             }
+            *this.latest = latest;
+        }
+        if this.latest.is_some() && this.next_tick.is_none() {
+            // The first item since the last tick: wait for the next grid point
+            // (no timer runs while there is nothing to sample).
+            *this.next_tick = Some(tick_after(origin, *this.period, this.clock.now()));
+        }
+        if spent {
+            // Budget spent with upstream still ready: yield to the executor.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         if *this.upstream_done {
             // Flush the unsampled item at once, then end.

@@ -6,18 +6,18 @@
 //! needs one, and loom checks the atomics and locks, not the reference counts.
 
 #[cfg(all(feature = "blocking", not(all(test, stream_plus_loom))))]
-pub(crate) use std::sync::Condvar;
+pub(crate) use std::sync::{atomic::AtomicBool, Condvar};
 #[cfg(not(all(test, stream_plus_loom)))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
 #[cfg(all(feature = "blocking", test, stream_plus_loom))]
-pub(crate) use loom::sync::Condvar;
+pub(crate) use loom::sync::{atomic::AtomicBool, Condvar};
 #[cfg(all(test, stream_plus_loom))]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
@@ -51,34 +51,4 @@ impl AtomicWaker {
 #[inline]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The task to wake when something changes: futures' `AtomicWaker`, built on
-/// this module's `Mutex` so that the loom models check it with the rest.
-#[derive(Debug)]
-pub(crate) struct WakerSlot(Mutex<Option<core::task::Waker>>);
-
-impl WakerSlot {
-    pub(crate) fn new() -> Self {
-        Self(Mutex::new(None))
-    }
-
-    /// Stores `waker` (unless it would wake the same task already).
-    #[inline]
-    pub(crate) fn register(&self, waker: &core::task::Waker) {
-        let mut slot = lock(&self.0);
-        match &*slot {
-            Some(old) if old.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
-    }
-
-    /// Wakes and forgets the stored waker, if any.
-    #[inline]
-    pub(crate) fn wake(&self) {
-        let waker = lock(&self.0).take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
 }
