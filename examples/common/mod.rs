@@ -71,7 +71,7 @@ impl Runtime {
     }
 }
 
-/// Resolves on the first Ctrl-C; a second one exits the process at once
+/// Resolves on the first Ctrl-C (or SIGTERM); a second one exits the process at once
 /// (status 130). Install it once per process.
 pub fn ctrl_c() -> impl Future<Output = ()> + Send + 'static {
     let (tx, rx) = async_channel::bounded::<()>(1);
