@@ -720,8 +720,20 @@ mod tests {
         }
     }
 
-    fn spawn_worker(server: &Server, args: &str) -> Child {
-        Command::new(std::env::current_exe().unwrap())
+    /// A worker process, SIGKILLed when dropped (a failed test leaves none
+    /// behind), and a thread that collects its stderr (so a chatty worker
+    /// never blocks on a full pipe).
+    struct Worker(Child, Option<std::thread::JoinHandle<String>>);
+
+    impl Drop for Worker {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn spawn_worker(server: &Server, args: &str) -> Worker {
+        let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "tests::worker_process",
                 "--exact",
@@ -731,15 +743,23 @@ mod tests {
             .env("REDIS_URL", &server.url)
             .env(WORKER_ARGS, args)
             .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn()
-            .unwrap()
+            .unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let log = std::thread::spawn(move || {
+            let mut log = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut log);
+            log
+        });
+        Worker(child, Some(log))
     }
 
     fn produce_entries(server: &Server, count: u64, keys: u64, malformed: u64) {
         smol::block_on(produce(server.url.clone(), count, keys, malformed)).unwrap();
     }
 
-    fn sigterm(child: &Child) {
+    fn sigterm(Worker(child, _): &Worker) {
         let ok = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
@@ -749,8 +769,17 @@ mod tests {
     }
 
     /// Waits (bounded) for the process to exit; returns its status and the
-    /// summary line it printed.
-    fn finish(mut child: Child, within: Duration) -> (ExitStatus, String) {
+    /// summary line it printed (its stderr goes to this test's stderr).
+    fn finish(child: Worker, within: Duration) -> (ExitStatus, String) {
+        let (status, summary, log) = finish_with_log(child, within);
+        eprint!("{log}");
+        (status, summary)
+    }
+
+    /// `finish`, also returning what the process wrote to stderr.
+    fn finish_with_log(mut worker: Worker, within: Duration) -> (ExitStatus, String, String) {
+        let log = worker.1.take().unwrap();
+        let child = &mut worker.0;
         let deadline = Instant::now() + within;
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
@@ -769,7 +798,7 @@ mod tests {
             .find(|l| l.starts_with("summary "))
             .unwrap_or("")
             .to_string();
-        (status, summary)
+        (status, summary, log.join().unwrap())
     }
 
     fn field(summary: &str, name: &str) -> u64 {
@@ -831,9 +860,8 @@ mod tests {
         wait_until("2,000 entries handled", Duration::from_secs(120), || {
             handled_count(&mut con) >= 2000
         });
-        let mut victim = victim;
-        victim.kill().unwrap(); // SIGKILL: no drain, no last acknowledgements
-        victim.wait().unwrap();
+        // SIGKILL: no drain, no last acknowledgements.
+        drop(victim);
         let killed_at = Instant::now();
         let (_, by_consumer) = pending(&mut con);
         let left_by_victim = by_consumer.get("w1").copied().unwrap_or(0);
@@ -919,5 +947,39 @@ mod tests {
         let (total, by_consumer) = pending(&mut con);
         assert_eq!(by_consumer.get("solo"), None, "pending left under solo");
         assert_eq!(total, 0);
+    }
+
+    #[test]
+    #[ignore = "needs redis-server"]
+    fn lost_connections_are_retried_and_nothing_is_lost() {
+        const COUNT: u64 = 2000;
+        let server = Server::start();
+        let mut con = server.conn();
+        produce_entries(&server, COUNT, 20, 0);
+        // A short idle threshold: a read whose reply was cut off leaves its
+        // entries pending under the worker's own name, and the worker's own
+        // XAUTOCLAIM picks them up again.
+        let worker = spawn_worker(
+            &server,
+            "work --consumer flaky --workers 16 --handle-ms 2 --reclaim-idle-ms 1000",
+        );
+        for _ in 0..5 {
+            sleep(Duration::from_millis(150));
+            // Drops every client connection but this one (SKIPME is the default).
+            let _: RedisResult<u64> = redis::cmd("CLIENT")
+                .arg(&["KILL", "TYPE", "normal"][..])
+                .query(&mut con);
+        }
+        wait_until(
+            "every entry handled and acknowledged",
+            Duration::from_secs(120),
+            || handled_count(&mut con) == COUNT && pending(&mut con).0 == 0,
+        );
+        sigterm(&worker);
+        let (status, summary, log) = finish_with_log(worker, Duration::from_secs(60));
+        eprint!("{log}");
+        assert!(status.success(), "exit status {status}");
+        assert!(log.contains("retrying"), "no retry logged:\n{log}");
+        assert!(field(&summary, "handled") >= COUNT, "{summary}");
     }
 }
