@@ -14,7 +14,10 @@ use stream_plus::StreamExtPlus;
 
 #[path = "support/counting.rs"]
 mod counting;
-use counting::{allocations, self_waking};
+#[path = "support/self_waking.rs"]
+mod self_waking;
+use counting::allocations;
+use self_waking::self_waking;
 
 #[global_allocator]
 static GLOBAL: counting::Counting = counting::Counting;

@@ -13,9 +13,11 @@ use futures::stream::{self, Stream, StreamExt};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use stream_plus::{StreamExtPlus, TryStreamExtPlus};
+
+#[path = "../benches/support/self_waking.rs"]
+mod self_waking;
+use self_waking::self_waking;
 
 struct Counting;
 
@@ -75,32 +77,6 @@ fn allocations_after_warm_up<S: Stream + Unpin>(mut s: S) -> u64 {
 
 fn items() -> impl Stream<Item = u64> + Unpin {
     stream::iter(0..(WARM_UP + MEASURED) as u64)
-}
-
-/// Returns `Pending` (waking itself) `i % 3` times, then `i`.
-struct SelfWaking {
-    left: u64,
-    value: u64,
-}
-
-fn self_waking(i: u64) -> SelfWaking {
-    SelfWaking {
-        left: i % 3,
-        value: i,
-    }
-}
-
-impl Future for SelfWaking {
-    type Output = u64;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
-        if self.left == 0 {
-            return Poll::Ready(self.value);
-        }
-        self.left -= 1;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }
 
 async fn ok<F: Future>(fut: F) -> Result<F::Output, ()> {
