@@ -281,6 +281,10 @@ def instruction_table(path, alloc_path):
     allocs = read_tsv(alloc_path)
     items = 200_000  # N in benches/instructions.rs
 
+    def instructions(n):
+        per = n / items
+        return f"{per:.1f}" if per < 100 else f"{per:.0f}"
+
     def per_item(key):
         return f"{allocs[key] / items:.3g}" if key in allocs else "?"
 
@@ -309,8 +313,8 @@ def instruction_table(path, alloc_path):
             continue
         pf, pm = peer[0]
         out.append(
-            f"| {order} | {workers} | `{function}` | {n / items:.0f} "
-            f"| {per_item((order, function, workers))} | `{pf}` | {pm / items:.0f} "
+            f"| {order} | {workers} | `{function}` | {instructions(n)} "
+            f"| {per_item((order, function, workers))} | `{pf}` | {instructions(pm)} "
             f"| {per_item((order, pf, workers))} | **{n / pm:.2f}** |"
         )
     return out + [""]

@@ -67,11 +67,13 @@ impl<Fut: Future> Slots<Fut> {
         };
         let slot = &mut self.slots[index];
         slot.fut.set(Some(fut));
+        // Counted before the poll: a future that panics stays counted with
+        // its slot, as one that panics in `poll_next` does.
+        self.running += 1;
         let polled = poll_slot(slot);
         if polled.is_ready() {
+            self.running -= 1;
             self.free.push(index);
-        } else {
-            self.running += 1;
         }
         polled
     }

@@ -81,7 +81,10 @@ pub(crate) struct WakeSet {
     words: Vec<Arc<Word>>,
     /// Bits taken from `words` and not yet handed out, word by word.
     local: Vec<u64>,
-    /// The first word of `local` that may have bits.
+    /// The words of `local` that got bits in this round, so that handing
+    /// them out never scans the idle ones.
+    round: Vec<usize>,
+    /// How far `next` has got in `round`.
     cursor: usize,
 }
 
@@ -95,6 +98,7 @@ impl WakeSet {
             }),
             words: Vec::new(),
             local: Vec::new(),
+            round: Vec::new(),
             cursor: 0,
         }
     }
@@ -137,11 +141,11 @@ impl WakeSet {
     #[inline]
     pub(crate) fn next(&mut self) -> Option<usize> {
         loop {
-            while self.cursor < self.local.len() {
-                let bits = self.local[self.cursor];
+            while let Some(&w) = self.round.get(self.cursor) {
+                let bits = self.local[w];
                 if bits != 0 {
-                    self.local[self.cursor] = bits & (bits - 1);
-                    return Some(self.cursor * WORD + bits.trailing_zeros() as usize);
+                    self.local[w] = bits & (bits - 1);
+                    return Some(w * WORD + bits.trailing_zeros() as usize);
                 }
                 self.cursor += 1;
             }
@@ -151,9 +155,11 @@ impl WakeSet {
         }
     }
 
-    /// Takes the bits set since the last round into `local`. Returns whether
-    /// there were any.
+    /// Takes the bits set since the last round into `local`, and lists the
+    /// words that got some in `round`. Returns whether there were any.
     fn take_round(&mut self) -> bool {
+        self.round.clear();
+        self.cursor = 0;
         if self.shared.summary.load(Ordering::Relaxed) == 0 {
             return false;
         }
@@ -161,18 +167,18 @@ impl WakeSet {
         // taken sets the summary again (its word was empty), so it is seen in
         // the next round.
         let mut summary = self.shared.summary.swap(0, Ordering::AcqRel);
-        let mut any = false;
         while summary != 0 {
             let first = summary.trailing_zeros() as usize;
             summary &= summary - 1;
             for w in (first..self.words.len()).step_by(WORD) {
                 let bits = self.words[w].bits.swap(0, Ordering::AcqRel);
-                self.local[w] |= bits;
-                any |= bits != 0;
+                if bits != 0 {
+                    self.local[w] = bits;
+                    self.round.push(w);
+                }
             }
         }
-        self.cursor = 0;
-        any
+        !self.round.is_empty()
     }
 }
 
