@@ -854,7 +854,8 @@ mod tests {
             |name: &str| format!("work --consumer {name} --workers 32 --reclaim-idle-ms 1000");
         let started = Instant::now();
         let victim = spawn_worker(&server, &args("w1"));
-        let w2 = spawn_worker(&server, &args("w2"));
+        // The same pipeline on the other runtime.
+        let w2 = spawn_worker(&server, &format!("{} --runtime tokio", args("w2")));
         let w3 = spawn_worker(&server, &args("w3"));
 
         wait_until("2,000 entries handled", Duration::from_secs(120), || {
