@@ -43,126 +43,64 @@ fn warm_up(c: &mut Criterion) {
     g.finish();
 }
 
-/// Prints the allocations per item of each side of a workload (one untimed
-/// run each), next to criterion's timings.
-fn print_allocations(group: &str, items: u64, sides: [(&str, &dyn Fn() -> u64); 2]) {
-    for (name, run) in sides {
-        let (_, n) = allocations(run);
+/// One workload, ordered and unordered, each in a criterion group of its own
+/// beside its futures-util peer (`{order}_{workload}_w64`), over `n` items
+/// mapped by `job`. First prints the allocations per item of each side (one
+/// untimed run each), next to criterion's timings.
+fn map_workload<Fut>(c: &mut Criterion, workload: &str, n: u64, job: fn(u64) -> Fut)
+where
+    Fut: Future<Output = u64>,
+{
+    let items = move || stream::iter(0..black_box(n));
+    let ordered_peer = || sum(items().map(job).buffered(64));
+    let ordered_ours = || sum(items().map_concurrent(64, job));
+    let unordered_peer = || sum(items().map(job).buffer_unordered(64));
+    let unordered_ours = || sum(items().map_concurrent_unordered(64, job));
+
+    let sides: [(&str, &str, &dyn Fn() -> u64); 4] = [
+        ("ordered", "futures_buffered", &ordered_peer),
+        ("ordered", "stream_plus_map_concurrent", &ordered_ours),
+        ("unordered", "futures_buffer_unordered", &unordered_peer),
+        (
+            "unordered",
+            "stream_plus_map_concurrent_unordered",
+            &unordered_ours,
+        ),
+    ];
+    for (order, name, run) in sides {
+        let (_, count) = allocations(run);
         println!(
-            "{group}/{name}: allocations per item {:.3}",
-            n as f64 / items as f64
+            "{order}_{workload}_w64/{name}: allocations per item {:.3}",
+            count as f64 / n as f64
         );
     }
+
+    let mut g = c.benchmark_group(format!("ordered_{workload}_w64"));
+    g.throughput(Throughput::Elements(n));
+    g.sample_size(20);
+    g.bench_function("futures_buffered", |b| b.iter(ordered_peer));
+    g.bench_function("stream_plus_map_concurrent", |b| b.iter(ordered_ours));
+    g.finish();
+
+    let mut g = c.benchmark_group(format!("unordered_{workload}_w64"));
+    g.throughput(Throughput::Elements(n));
+    g.sample_size(20);
+    g.bench_function("stream_plus_map_concurrent_unordered", |b| {
+        b.iter(unordered_ours)
+    });
+    g.bench_function("futures_buffer_unordered", |b| b.iter(unordered_peer));
+    g.finish();
 }
 
 /// 1M futures that are ready on their first poll: pure adapter overhead.
 fn ready_futures(c: &mut Criterion) {
-    print_allocations(
-        "ordered_ready_1M_w64",
-        READY_N,
-        [
-            ("futures_buffered", &|| {
-                sum(stream::iter(0..READY_N).map(ready).buffered(64))
-            }),
-            ("stream_plus_map_concurrent", &|| {
-                sum(stream::iter(0..READY_N).map_concurrent(64, ready))
-            }),
-        ],
-    );
-    print_allocations(
-        "unordered_ready_1M_w64",
-        READY_N,
-        [
-            ("futures_buffer_unordered", &|| {
-                sum(stream::iter(0..READY_N).map(ready).buffer_unordered(64))
-            }),
-            ("stream_plus_map_concurrent_unordered", &|| {
-                sum(stream::iter(0..READY_N).map_concurrent_unordered(64, ready))
-            }),
-        ],
-    );
-
-    let mut g = c.benchmark_group("ordered_ready_1M_w64");
-    g.throughput(Throughput::Elements(READY_N));
-    g.sample_size(20);
-    g.bench_function("futures_buffered", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map(ready).buffered(64)))
-    });
-    g.bench_function("stream_plus_map_concurrent", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map_concurrent(64, ready)))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("unordered_ready_1M_w64");
-    g.throughput(Throughput::Elements(READY_N));
-    g.sample_size(20);
-    g.bench_function("stream_plus_map_concurrent_unordered", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(READY_N)).map_concurrent_unordered(64, ready)))
-    });
-    g.bench_function("futures_buffer_unordered", |b| {
-        b.iter(|| {
-            sum(stream::iter(0..black_box(READY_N))
-                .map(ready)
-                .buffer_unordered(64))
-        })
-    });
-    g.finish();
+    map_workload(c, "ready_1M", READY_N, ready);
 }
 
 /// 300k futures that return `Pending` 0-2 times before they finish, waking
 /// themselves: the wake-up path (waker, ready queue, re-poll) per item.
 fn self_waking_futures(c: &mut Criterion) {
-    const N: u64 = SELF_WAKING_N;
-    print_allocations(
-        "ordered_self_waking_300k_w64",
-        N,
-        [
-            ("futures_buffered", &|| {
-                sum(stream::iter(0..N).map(self_waking).buffered(64))
-            }),
-            ("stream_plus_map_concurrent", &|| {
-                sum(stream::iter(0..N).map_concurrent(64, self_waking))
-            }),
-        ],
-    );
-    print_allocations(
-        "unordered_self_waking_300k_w64",
-        N,
-        [
-            ("futures_buffer_unordered", &|| {
-                sum(stream::iter(0..N).map(self_waking).buffer_unordered(64))
-            }),
-            ("stream_plus_map_concurrent_unordered", &|| {
-                sum(stream::iter(0..N).map_concurrent_unordered(64, self_waking))
-            }),
-        ],
-    );
-
-    let mut g = c.benchmark_group("ordered_self_waking_300k_w64");
-    g.throughput(Throughput::Elements(N));
-    g.sample_size(20);
-    g.bench_function("futures_buffered", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(N)).map(self_waking).buffered(64)))
-    });
-    g.bench_function("stream_plus_map_concurrent", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(N)).map_concurrent(64, self_waking)))
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("unordered_self_waking_300k_w64");
-    g.throughput(Throughput::Elements(N));
-    g.sample_size(20);
-    g.bench_function("stream_plus_map_concurrent_unordered", |b| {
-        b.iter(|| sum(stream::iter(0..black_box(N)).map_concurrent_unordered(64, self_waking)))
-    });
-    g.bench_function("futures_buffer_unordered", |b| {
-        b.iter(|| {
-            sum(stream::iter(0..black_box(N))
-                .map(self_waking)
-                .buffer_unordered(64))
-        })
-    });
-    g.finish();
+    map_workload(c, "self_waking_300k", SELF_WAKING_N, self_waking);
 }
 
 type BoxFut = Pin<Box<dyn Future<Output = u64> + Send>>;
