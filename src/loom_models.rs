@@ -1,7 +1,8 @@
 //! Loom models of the state shared between handles or threads: the channel of
 //! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool,
 //! the wake set of `merge_all` and of the concurrent maps' slot engine, and
-//! `stage` over a channel fed from another thread. Built only with `--cfg stream_plus_loom` (see README,
+//! `stage` (over a channel fed from another thread, and the wake handshake
+//! of two drivers woken from other threads). Built only with `--cfg stream_plus_loom` (see README,
 //! "Contributing"), where `util::sync` hands out loom's types, so the
 //! models run the crate's real code. Each model has two or three threads doing
 //! the real operations; loom's `block_on` parks a thread until its waker is
@@ -21,6 +22,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 
 use crate::flow::channel::{channel, Panics, Receiver, Sender};
+use crate::util::sync::{Arc, AtomicBool, AtomicWaker, Ordering};
 use crate::StreamExtPlus;
 
 /// Runs a model with loom's default bound unless LOOM_MAX_PREEMPTIONS says
@@ -263,6 +265,69 @@ fn stage_upstream_fed_from_another_thread() {
         let mut staged = rx.stage(0, |s| s);
         assert_eq!(collect(&mut staged), [1, 2]);
         sending.join().unwrap();
+    });
+}
+
+/// A one-item stream fired from another thread: the smallest upstream whose
+/// waker is woken off the polling thread.
+struct Signal(Arc<SignalState>);
+
+struct SignalState {
+    fired: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Signal {
+    fn new() -> (Self, Arc<SignalState>) {
+        let state = Arc::new(SignalState {
+            fired: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+        });
+        (Signal(state.clone()), state)
+    }
+}
+
+impl SignalState {
+    fn fire(&self) {
+        // An RMW, not a store: see the handshake notes in `src/flow/stage.rs`.
+        self.fired.swap(true, Ordering::AcqRel);
+        self.waker.wake();
+    }
+}
+
+impl Stream for Signal {
+    type Item = u32;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u32>> {
+        self.0.waker.register(cx.waker());
+        // Fired: the one item (it never ends; the model takes what it needs).
+        if self.0.fired.swap(false, Ordering::AcqRel) {
+            return Poll::Ready(Some(1));
+        }
+        Poll::Pending
+    }
+}
+
+/// `stage`'s wake handshake (`src/flow/stage.rs`): a pipeline of two drivers,
+/// each with an upstream fired from a thread of its own, so both drivers'
+/// wakers fire from other threads while `Staged` is being polled (between its
+/// clearing of `polling` and its reading of the flags, too). Both items come
+/// out; a lost wake-up parks the polling thread for good, which loom reports
+/// as a deadlock. (With the handshake's RMW on the waker side replaced by a
+/// plain load of `polling`, this model deadlocks.)
+#[test]
+fn stage_two_drivers_woken_from_other_threads() {
+    model(|| {
+        let (first, fire_first) = Signal::new();
+        let (second, fire_second) = Signal::new();
+        let one = thread::spawn(move || fire_first.fire());
+        let two = thread::spawn(move || fire_second.fire());
+        // Driver 1 pumps `first`; driver 2 pumps what stage 1 sends merged
+        // with `second`; the last stage reads driver 2's channel.
+        let mut staged = first.stage(1, |s| s.merge_with(second)).stage(1, |s| s);
+        assert_eq!(next(&mut staged), Some(1));
+        assert_eq!(next(&mut staged), Some(1));
+        one.join().unwrap();
+        two.join().unwrap();
     });
 }
 

@@ -3,7 +3,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, StreamExt};
+use futures::stream::{self, FusedStream, Stream, StreamExt};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
@@ -157,15 +157,30 @@ matrix_test! {
         assert!(start.elapsed() >= 95 * MS, "took {:?}", start.elapsed());
     }
 
-    async fn does_not_pull_while_waiting() {
+    /// While it waits for a token it takes exactly one item ahead, no more.
+    async fn takes_at_most_one_item_ahead_while_waiting() {
         let script = Script::items(0..100u32);
         let pulled = script.pulled();
         let mut s = script.rate_limit(2, Duration::from_secs(60));
         assert_eq!(s.next().await, Some(0));
         assert_eq!(s.next().await, Some(1));
-        let third = futures::future::select(s.next(), Box::pin(async_io::Timer::after(20 * MS))).await;
-        assert!(matches!(third, futures::future::Either::Right(_)));
-        assert_eq!(pulled.load(SeqCst), 2);
+        for _ in 0..3 {
+            let third = futures::future::select(s.next(), Box::pin(async_io::Timer::after(10 * MS))).await;
+            assert!(matches!(third, futures::future::Either::Right(_)));
+            assert_eq!(pulled.load(SeqCst), 3);
+        }
+        assert_eq!(s.size_hint(), (98, Some(98)));
+    }
+
+    /// Regression: the end of upstream was seen only when the next token was
+    /// due (`rate_limit(2, 1h)` over 2 items ended an hour late).
+    async fn end_of_upstream_ends_the_stream_at_once() {
+        let mut s = Script::items([1u8, 2]).rate_limit(2, Duration::from_secs(3600));
+        assert_eq!(s.next().await, Some(1));
+        assert_eq!(s.next().await, Some(2));
+        let end = futures::future::select(s.next(), Box::pin(async_io::Timer::after(Duration::from_secs(10)))).await;
+        assert!(matches!(end, futures::future::Either::Left((None, _))), "the stream did not end at once");
+        assert!(s.is_terminated());
     }
 
     async fn fused_after_end() {

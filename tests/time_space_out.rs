@@ -3,7 +3,7 @@
 
 mod support;
 
-use futures::stream::{self, FusedStream, StreamExt};
+use futures::stream::{self, FusedStream, Stream, StreamExt};
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
@@ -17,7 +17,7 @@ mod on_virtual_time {
     use support::virt::Harness;
 
     #[test]
-    fn spaces_items_and_does_not_pull_while_waiting() {
+    fn spaces_items_and_takes_one_ahead_while_waiting() {
         let mut h = Harness::new(|up| up.space_out(10 * MS));
         h.send(1).send(2).send(3);
         assert_eq!(h.ready(), [1]);
@@ -56,15 +56,28 @@ matrix_test! {
         assert!(start.elapsed() >= 190 * MS, "took {:?}", start.elapsed());
     }
 
-    /// Upstream is not pulled while waiting.
-    async fn backpressure_reaches_upstream() {
+    /// While it waits it takes exactly one item ahead from upstream, no more.
+    async fn takes_at_most_one_item_ahead_while_waiting() {
         let script = Script::items(0..100u32);
         let pulled = script.pulled();
         let mut s = script.space_out(Duration::from_secs(60));
         assert_eq!(s.next().await, Some(0));
-        let second = futures::future::select(s.next(), Box::pin(async_io::Timer::after(20 * MS))).await;
-        assert!(matches!(second, futures::future::Either::Right(_)));
-        assert_eq!(pulled.load(SeqCst), 1);
+        for _ in 0..3 {
+            let second = futures::future::select(s.next(), Box::pin(async_io::Timer::after(10 * MS))).await;
+            assert!(matches!(second, futures::future::Either::Right(_)));
+            assert_eq!(pulled.load(SeqCst), 2);
+        }
+        assert_eq!(s.size_hint(), (99, Some(99)));
+    }
+
+    /// Regression: the end of upstream was seen only once the next slot was
+    /// due (`space_out(Duration::MAX)` never ended).
+    async fn end_of_upstream_ends_the_stream_at_once() {
+        let mut s = Script::items([1u8]).space_out(Duration::MAX);
+        assert_eq!(s.next().await, Some(1));
+        let end = futures::future::select(s.next(), Box::pin(async_io::Timer::after(Duration::from_secs(10)))).await;
+        assert!(matches!(end, futures::future::Either::Left((None, _))), "the stream did not end at once");
+        assert!(s.is_terminated());
     }
 
     async fn fused_after_end() {

@@ -1,7 +1,8 @@
 //! The engine of `map_blocking` and `map_blocking_unordered`: a bounded input
 //! queue drained by at most `workers` jobs on the `blocking` thread pool.
 //!
-//! A job is one hand-off to the pool (about 25 µs on a small machine), so a job
+//! A job is one hand-off to the pool (tens of microseconds: `benches/blocking.rs`
+//! compares one `unblock` per item with this pool), so a job
 //! does not run one item: it takes items from the shared queue until the queue
 //! is empty, then exits. While the consumer keeps the queue fed, the same
 //! `workers` jobs stay on their threads and the hand-off cost is paid once per
@@ -18,8 +19,10 @@ use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use crate::util::sync::{lock, Arc, AtomicBool, AtomicWaker, Condvar, Mutex, MutexGuard, Ordering};
-use crate::util::{size_hint, ReorderBuffer};
+use crate::util::sync::{
+    lock_ignoring_poison, Arc, AtomicBool, AtomicWaker, Condvar, Mutex, MutexGuard, Ordering,
+};
+use crate::util::{size_hint, Outputs};
 
 /// Items taken from upstream and not yet yielded, per worker. Enough runway
 /// that the jobs do not run dry while the consumer waits for a core.
@@ -82,41 +85,6 @@ where
     }
 }
 
-/// Where finished outputs wait: in input order or in completion order.
-pub(crate) trait Outputs<U>: Send + 'static {
-    fn new() -> Self;
-    fn push(&mut self, seq: u64, out: U);
-    fn pop(&mut self) -> Option<U>;
-}
-
-impl<U: Send + 'static> Outputs<U> for ReorderBuffer<U> {
-    fn new() -> Self {
-        ReorderBuffer::new()
-    }
-    fn push(&mut self, seq: u64, out: U) {
-        self.insert(seq, out);
-    }
-    fn pop(&mut self) -> Option<U> {
-        ReorderBuffer::pop(self)
-    }
-}
-
-/// Completion order.
-#[derive(Debug)]
-pub(crate) struct Fifo<U>(VecDeque<U>);
-
-impl<U: Send + 'static> Outputs<U> for Fifo<U> {
-    fn new() -> Self {
-        Fifo(VecDeque::new())
-    }
-    fn push(&mut self, _seq: u64, out: U) {
-        self.0.push_back(out);
-    }
-    fn pop(&mut self) -> Option<U> {
-        self.0.pop_front()
-    }
-}
-
 struct State<T, O> {
     input: VecDeque<(u64, T)>,
     outputs: O,
@@ -148,7 +116,7 @@ struct Shared<T, F, O> {
 impl<T, F, O> Shared<T, F, O> {
     fn lock(&self) -> MutexGuard<'_, State<T, O>> {
         // `f` never runs under the lock, so it is never poisoned in practice.
-        lock(&self.state)
+        lock_ignoring_poison(&self.state)
     }
 }
 
@@ -156,7 +124,7 @@ impl<T, F, O> Shared<T, F, O> {
 fn run_job<T, F, O>(shared: Arc<Shared<T, F, O>>)
 where
     F: Call<T>,
-    O: Outputs<F::Out>,
+    O: Outputs<F::Out> + Send + 'static,
 {
     loop {
         let (seq, item) = {
@@ -259,7 +227,7 @@ where
     T: Send + 'static,
     F: Call<T>,
     F::Out: Send + 'static,
-    O: Outputs<F::Out>,
+    O: Outputs<F::Out> + Send + 'static,
 {
     #[track_caller]
     pub(crate) fn new(method: &str, workers: usize, f: F) -> Self {
@@ -300,7 +268,7 @@ where
     }
 
     /// Items taken from upstream and not yet yielded.
-    fn ahead(&self) -> usize {
+    fn held(&self) -> usize {
         (self.next_in - self.yielded) as usize
     }
 
@@ -309,7 +277,7 @@ where
         if self.shared.failed.load(Ordering::SeqCst) {
             self.upstream_done = true; // an `Err` is known: no more pulling
         }
-        let room = self.limit - self.ahead();
+        let room = self.limit - self.held();
         let batch = &mut self.batch;
         let next_in = &mut self.next_in;
         super::pull(stream.as_mut(), &mut self.upstream_done, cx, room, |item| {
@@ -377,7 +345,7 @@ where
         if let Some(out) = self.take_output() {
             return Poll::Ready(Some(out));
         }
-        if self.upstream_done && self.ahead() == 0 {
+        if self.upstream_done && self.held() == 0 {
             self.done = true;
             return Poll::Ready(None);
         }
@@ -394,7 +362,7 @@ where
         if self.done {
             return (0, Some(0));
         }
-        size_hint::with_held(self.upstream_done, || upstream, self.ahead())
+        size_hint::with_held(self.upstream_done, || upstream, self.held())
     }
 }
 

@@ -8,8 +8,8 @@ use futures_core::stream::{FusedStream, Stream, TryStream};
 use futures_util::stream::{IntoStream, TryStreamExt};
 use pin_project_lite::pin_project;
 
-use super::blocking_pool::{Fifo, Pool, TryCall};
-use crate::util::ReorderBuffer;
+use super::blocking_pool::{Pool, TryCall};
+use crate::util::{Fifo, ReorderBuffer};
 
 pin_project! {
     /// Stream for the [`map_blocking`](crate::StreamExtPlus::map_blocking) method.
@@ -160,7 +160,7 @@ macro_rules! try_blocking_adapter {
                 }
             }
 
-            crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Queued items are dropped without a call; running calls finish on the pool and their results are discarded.");
+            crate::util::wrapped_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Queued items are dropped without a call; running calls finish on the pool and their results are discarded.");
         }
 
         impl<St, F, U> Stream for $name<St, F, U>

@@ -1,3 +1,6 @@
+//! `map_concurrent`: up to `workers` futures at once on the slot engine of
+//! `util::slots`, outputs in input order through a bounded reorder buffer.
+
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -104,15 +107,16 @@ where
     /// handed out, so that new work has started while the consumer is busy.
     #[inline(always)]
     fn take_work(&mut self, cx: &mut Context<'_>) {
-        let taken = (*self.next_in - self.reorder.next_seq()) as usize;
-        let slots = *self.workers + *self.reorder_capacity - taken;
+        let held = (*self.next_in - self.reorder.next_seq()) as usize;
+        // Saturating: `usize::MAX` workers or capacity means no limit.
+        let slots = self.workers.saturating_add(*self.reorder_capacity) - held;
         let room = (*self.workers - self.running.len()).min(slots);
         let (f, running, next_in) = (&mut *self.f, &mut *self.running, &mut *self.next_in);
         let reorder = &mut *self.reorder;
         pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
             let seq = *next_in;
             *next_in += 1;
-            if let Poll::Ready((seq, out)) = running.start(Indexed::new(seq, f(item))) {
+            if let Poll::Ready((seq, out)) = running.start(|| Indexed::new(seq, f(item))) {
                 reorder.insert(seq, out);
             }
             true
@@ -130,7 +134,8 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        if *this.done {
+        if *this.done || this.running.panicked() {
+            super::end(this.running, this.done);
             return Poll::Ready(None);
         }
         let mut budget = Budget::new();
@@ -179,8 +184,8 @@ where
         if self.done {
             return (0, Some(0));
         }
-        let pending = (self.next_in - self.reorder.next_seq()) as usize;
-        size_hint::with_held(self.upstream_done, || self.stream.size_hint(), pending)
+        let held = (self.next_in - self.reorder.next_seq()) as usize;
+        size_hint::with_held(self.upstream_done, || self.stream.size_hint(), held)
     }
 }
 

@@ -23,56 +23,16 @@ use pin_project_lite::pin_project;
 use std::collections::VecDeque;
 
 use super::check_workers;
-use crate::util::{size_hint, Budget, Indexed, ReorderBuffer, Slots};
-
-/// Where finished outputs wait to be yielded.
-enum Outputs<T> {
-    InputOrder(ReorderBuffer<T>),
-    CompletionOrder(VecDeque<T>),
-}
-
-impl<T> Outputs<T> {
-    #[inline]
-    fn push(&mut self, seq: u64, out: T) {
-        match self {
-            Outputs::InputOrder(reorder) => reorder.insert(seq, out),
-            Outputs::CompletionOrder(queue) => queue.push_back(out),
-        }
-    }
-
-    #[inline]
-    fn pop(&mut self) -> Option<T> {
-        match self {
-            Outputs::InputOrder(reorder) => reorder.pop(),
-            Outputs::CompletionOrder(queue) => queue.pop_front(),
-        }
-    }
-
-    /// Whether `pop` yields an output now.
-    #[inline]
-    fn ready(&self) -> bool {
-        match self {
-            Outputs::InputOrder(reorder) => reorder.head_ready(),
-            Outputs::CompletionOrder(queue) => !queue.is_empty(),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Outputs::InputOrder(reorder) => reorder.len(),
-            Outputs::CompletionOrder(queue) => queue.len(),
-        }
-    }
-}
+use crate::util::{size_hint, Budget, Fifo, Indexed, Outputs, ReorderBuffer, Slots, POLL_BUDGET};
 
 /// The engine both adapters run on.
-struct Keyed<Item, K, Fut: Future> {
+struct Keyed<Item, K, Fut: Future, O> {
     running: Slots<Indexed<Fut>>,
     // The key of each running future, by sequence number.
     running_keys: Vec<(u64, K)>,
     // Items taken whose key was busy, in input order.
     waiting: VecDeque<(u64, K, Item)>,
-    outputs: Outputs<Fut::Output>,
+    outputs: O,
     workers: usize,
     next_in: u64,
     yielded: u64,
@@ -80,17 +40,13 @@ struct Keyed<Item, K, Fut: Future> {
     done: bool,
 }
 
-impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
-    fn new(workers: usize, ordered: bool) -> Self {
+impl<Item, K: Eq + Hash, Fut: Future, O: Outputs<Fut::Output>> Keyed<Item, K, Fut, O> {
+    fn new(workers: usize) -> Self {
         Self {
             running: Slots::new(),
             running_keys: Vec::with_capacity(workers.min(1024)),
             waiting: VecDeque::new(),
-            outputs: if ordered {
-                Outputs::InputOrder(ReorderBuffer::new())
-            } else {
-                Outputs::CompletionOrder(VecDeque::new())
-            },
+            outputs: O::new(),
             workers,
             next_in: 0,
             yielded: 0,
@@ -114,7 +70,7 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
     /// finishes, unless it finishes at once.
     #[inline]
     fn start<F: FnMut(Item) -> Fut>(&mut self, f: &mut F, seq: u64, key: K, item: Item) {
-        match self.running.start(Indexed::new(seq, f(item))) {
+        match self.running.start(|| Indexed::new(seq, f(item))) {
             Poll::Ready((seq, out)) => self.outputs.push(seq, out),
             Poll::Pending => self.running_keys.push((seq, key)),
         }
@@ -134,6 +90,7 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
         KF: FnMut(&Item) -> K,
         F: FnMut(Item) -> Fut,
     {
+        let mut pulled = 0u32;
         while self.running_keys.len() < self.workers {
             // The earliest waiting item whose key runs nothing is also the
             // first waiting item of its key, so per-key order holds.
@@ -146,9 +103,16 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
                 self.start(f, seq, key, item);
                 continue;
             }
-            if self.upstream_done || self.held() >= 2 * self.workers {
+            if self.upstream_done || self.held() >= self.workers.saturating_mul(2) {
                 break;
             }
+            if pulled == POLL_BUDGET {
+                // Rule 6, for worker counts up to `usize::MAX`: an
+                // always-ready upstream does not keep this call going.
+                cx.waker().wake_by_ref();
+                break;
+            }
+            pulled += 1;
             match stream.as_mut().poll_next(cx) {
                 Poll::Ready(Some(item)) => {
                     let key = key_of(&item);
@@ -199,11 +163,16 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
         KF: FnMut(&Item) -> K,
         F: FnMut(Item) -> Fut,
     {
-        if self.done {
+        if self.done || self.running.panicked() {
+            super::end(&mut self.running, &mut self.done);
             return Poll::Ready(None);
         }
         let mut budget = Budget::new();
         loop {
+            // Every woken future is polled before any item starts, so a key
+            // whose earlier item has completed counts as free, and start
+            // order follows input order wherever the keys allow it.
+            while let Poll::Ready(true) = self.poll_running(cx) {}
             if let Some(out) = self.outputs.pop() {
                 self.yielded += 1;
                 // Eager refill: new work starts (and is polled once) before
@@ -214,8 +183,13 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
             self.fill(stream.as_mut(), key_of, f, cx);
             if self.outputs.ready() {
                 // Started and finished at once.
+                if !budget.spend(cx) {
+                    return Poll::Pending;
+                }
                 continue;
             }
+            // Registers our waker with the running futures, the ones just
+            // started included.
             match self.poll_running(cx) {
                 Poll::Ready(true) => {
                     if !budget.spend(cx) {
@@ -247,7 +221,7 @@ impl<Item, K: Eq + Hash, Fut: Future> Keyed<Item, K, Fut> {
 }
 
 macro_rules! keyed_adapter {
-    ($name:ident, $method:literal, $ordered:literal, $doc:literal) => {
+    ($name:ident, $method:literal, $outputs:ident, $doc:literal) => {
         pin_project! {
             #[doc = $doc]
             #[must_use = "streams do nothing unless polled"]
@@ -260,7 +234,7 @@ macro_rules! keyed_adapter {
                 stream: St,
                 key: KF,
                 f: F,
-                engine: Keyed<St::Item, K, Fut>,
+                engine: Keyed<St::Item, K, Fut, $outputs<Fut::Output>>,
             }
         }
 
@@ -296,7 +270,7 @@ macro_rules! keyed_adapter {
                     stream,
                     key,
                     f,
-                    engine: Keyed::new(workers, $ordered),
+                    engine: Keyed::new(workers),
                 }
             }
 
@@ -352,12 +326,12 @@ macro_rules! keyed_adapter {
 keyed_adapter!(
     MapConcurrentByKey,
     "map_concurrent_by_key",
-    true,
+    ReorderBuffer,
     "Stream for the [`map_concurrent_by_key`](crate::StreamExtPlus::map_concurrent_by_key) method."
 );
 keyed_adapter!(
     MapConcurrentByKeyUnordered,
     "map_concurrent_by_key_unordered",
-    false,
+    Fifo,
     "Stream for the [`map_concurrent_by_key_unordered`](crate::StreamExtPlus::map_concurrent_by_key_unordered) method."
 );

@@ -1,3 +1,6 @@
+//! `map_concurrent_unordered`: up to `workers` futures at once on the slot
+//! engine of `util::slots`, outputs in completion order.
+
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -88,7 +91,7 @@ where
         let room = *self.workers - self.running.len() - self.finished.len();
         let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
         pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            if let Poll::Ready(out) = running.start(f(item)) {
+            if let Poll::Ready(out) = running.start(|| f(item)) {
                 finished.push_back(out);
             }
             true
@@ -106,23 +109,20 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        if *this.done {
+        if *this.done || this.running.panicked() {
+            super::end(this.running, this.done);
             return Poll::Ready(None);
         }
         if this.finished.is_empty() {
             this.take_work(cx);
         }
-        let out = match this.finished.pop_front() {
-            Some(out) => out,
-            None => match this.running.poll_next(cx) {
-                Poll::Ready(Some(out)) => out,
-                // Nothing runs or waits: upstream has ended or registered our waker.
-                Poll::Ready(None) if *this.upstream_done => {
-                    *this.done = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
-            },
+        let out = match super::next_finished(this.finished, this.running, *this.upstream_done, cx) {
+            Poll::Ready(Some(out)) => out,
+            Poll::Ready(None) => {
+                *this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => return Poll::Pending,
         };
         this.take_work(cx);
         Poll::Ready(Some(out))
@@ -132,8 +132,8 @@ where
         if self.done {
             return (0, Some(0));
         }
-        let pending = self.running.len() + self.finished.len();
-        size_hint::with_held(self.upstream_done, || self.stream.size_hint(), pending)
+        let held = self.running.len() + self.finished.len();
+        size_hint::with_held(self.upstream_done, || self.stream.size_hint(), held)
     }
 }
 

@@ -26,6 +26,8 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::Stream;
 
+use crate::util::{Slots, POLL_BUDGET};
+
 /// Panics with the message of API.md rule 7 unless `workers >= 1`.
 #[track_caller]
 pub(crate) fn check_workers(method: &str, workers: usize) {
@@ -36,7 +38,9 @@ pub(crate) fn check_workers(method: &str, workers: usize) {
 /// `take`, which returns `false` to stop pulling for good (after an error).
 /// Sets `*done` when the stream ends or `take` stops it, and never polls it
 /// after that. Returns how many items were taken. When it returns less than
-/// `room` and `*done` is false, the stream has registered the waker of `cx`.
+/// `room` and `*done` is false, the stream has registered the waker of `cx`,
+/// or (after [`POLL_BUDGET`] items in one call, for a `room` as large as
+/// `usize::MAX` workers allow) the task has been woken to come back for more.
 #[inline]
 pub(crate) fn pull<St: Stream>(
     mut stream: Pin<&mut St>,
@@ -45,16 +49,54 @@ pub(crate) fn pull<St: Stream>(
     room: usize,
     mut take: impl FnMut(St::Item) -> bool,
 ) -> usize {
+    let limit = room.min(POLL_BUDGET as usize);
     let mut taken = 0;
-    while taken < room && !*done {
+    while taken < limit && !*done {
         match stream.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => {
                 taken += 1;
                 *done = !take(item);
             }
             Poll::Ready(None) => *done = true,
-            Poll::Pending => break,
+            Poll::Pending => return taken,
         }
     }
+    if taken == limit && limit < room && !*done {
+        // Rule 6: an always-ready upstream does not keep this call going.
+        cx.waker().wake_by_ref();
+    }
     taken
+}
+
+/// Ends a concurrent map for good. Also what happens after a panic in `f` or
+/// in a future (which unwound out of an earlier poll, rule 8): a caller that
+/// caught the panic and polls again gets `None`, and the other running futures
+/// are dropped. (An item that panicked leaves a hole that no output fills: in
+/// input order the outputs after it could never come, and its key would stay
+/// busy.)
+#[cold]
+pub(crate) fn end<Fut: core::future::Future>(running: &mut Slots<Fut>, done: &mut bool) {
+    *done = true;
+    running.clear();
+}
+
+/// The next output of an unordered map: one that finished when it started
+/// (queued in `finished`), else the next running future to finish.
+/// `Ready(None)`: nothing runs or waits and upstream has ended, so the stream
+/// is over; `Pending` when nothing runs means upstream registered the waker.
+#[inline]
+pub(crate) fn next_finished<Fut: core::future::Future>(
+    finished: &mut std::collections::VecDeque<Fut::Output>,
+    running: &mut Slots<Fut>,
+    upstream_done: bool,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Fut::Output>> {
+    if let Some(out) = finished.pop_front() {
+        return Poll::Ready(Some(out));
+    }
+    match running.poll_next(cx) {
+        Poll::Ready(Some(out)) => Poll::Ready(Some(out)),
+        Poll::Ready(None) if upstream_done => Poll::Ready(None),
+        Poll::Ready(None) | Poll::Pending => Poll::Pending,
+    }
 }

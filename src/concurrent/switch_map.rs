@@ -1,3 +1,6 @@
+//! `switch_map`: the items of the inner stream made from the latest upstream
+//! item; a new upstream item drops the inner stream before it.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};

@@ -1,3 +1,7 @@
+//! `try_map_concurrent`: `map_concurrent` for fallible work, yielding what the
+//! sequential loop would (the `Ok`s in input order up to the first `Err` in
+//! input order), on the slot engine of `util::slots`.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -77,7 +81,7 @@ where
         self.running.len()
     }
 
-    crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
+    crate::util::wrapped_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
 }
 
 impl<St, Fut, F> TryMapConcurrentProj<'_, St, Fut, F>
@@ -91,15 +95,15 @@ where
     /// and stops the pulling for good.
     fn take_work(&mut self, cx: &mut Context<'_>) -> usize {
         let workers = *self.workers;
-        let taken = (*self.next_in - self.reorder.next_seq()) as usize;
-        let room = (workers - self.running.len()).min(2 * workers - taken);
+        let held = (*self.next_in - self.reorder.next_seq()) as usize;
+        let room = (workers - self.running.len()).min(workers.saturating_mul(2) - held);
         let (f, running, reorder) = (&mut *self.f, &mut *self.running, &mut *self.reorder);
         let (next_in, first_err) = (&mut *self.next_in, &mut *self.first_err);
         pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
             let seq = *next_in;
             *next_in += 1;
             match item {
-                Ok(value) => match running.start(Indexed::new(seq, f(value).into_future())) {
+                Ok(value) => match running.start(|| Indexed::new(seq, f(value).into_future())) {
                     Poll::Pending => true,
                     // Ready at once. An error here is the first one: items after
                     // it were never taken, and pulling stops.
@@ -144,7 +148,8 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        if *this.done {
+        if *this.done || this.running.panicked() {
+            super::end(this.running, this.done);
             return Poll::Ready(None);
         }
         let mut budget = Budget::new();
@@ -197,11 +202,11 @@ where
             return (0, Some(0));
         }
         // An error may end the stream early, so only the upper bound holds.
-        let pending = self.running.len() + self.reorder.len();
+        let held = self.running.len() + self.reorder.len();
         size_hint::at_most(size_hint::with_held(
             self.upstream_done,
             || self.stream.size_hint(),
-            pending,
+            held,
         ))
     }
 }

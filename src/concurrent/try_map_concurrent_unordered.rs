@@ -1,3 +1,6 @@
+//! `try_map_concurrent_unordered`: fallible work in completion order; the
+//! first `Err` in time ends the stream and drops every other running future.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -74,7 +77,7 @@ where
         self.running.len()
     }
 
-    crate::util::try_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
+    crate::util::wrapped_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
 }
 
 impl<St, Fut, F> TryMapConcurrentUnorderedProj<'_, St, Fut, F>
@@ -93,7 +96,7 @@ where
         let room = *self.workers - self.running.len() - self.finished.len();
         let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
         pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            let failed = match item.map(|value| running.start(f(value).into_future())) {
+            let failed = match item.map(|value| running.start(|| f(value).into_future())) {
                 Ok(Poll::Pending) => return true,
                 Ok(Poll::Ready(Ok(out))) => {
                     finished.push_back(Ok(out));
@@ -118,23 +121,20 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
-        if *this.done {
+        if *this.done || this.running.panicked() {
+            super::end(this.running, this.done);
             return Poll::Ready(None);
         }
         if this.finished.is_empty() {
             this.take_work(cx);
         }
-        let out = match this.finished.pop_front() {
-            Some(out) => out,
-            None => match this.running.poll_next(cx) {
-                Poll::Ready(Some(out)) => out,
-                // Nothing runs or waits: upstream has ended or registered our waker.
-                Poll::Ready(None) if *this.upstream_done => {
-                    *this.done = true;
-                    return Poll::Ready(None);
-                }
-                Poll::Ready(None) | Poll::Pending => return Poll::Pending,
-            },
+        let out = match super::next_finished(this.finished, this.running, *this.upstream_done, cx) {
+            Poll::Ready(Some(out)) => out,
+            Poll::Ready(None) => {
+                *this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => return Poll::Pending,
         };
         match out {
             Ok(value) => {
@@ -155,11 +155,11 @@ where
         if self.done {
             return (0, Some(0));
         }
-        let pending = self.running.len() + self.finished.len();
+        let held = self.running.len() + self.finished.len();
         size_hint::at_most(size_hint::with_held(
             self.upstream_done,
             || self.stream.size_hint(),
-            pending,
+            held,
         ))
     }
 }

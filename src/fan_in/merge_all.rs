@@ -1,3 +1,18 @@
+//! `merge_all`: any number of streams of one type, fairly, with a poll cost
+//! that does not grow with the number of idle streams.
+//!
+//! Each stream sits in a slot with a waker of its own from a `util::WakeSet`
+//! (made once per slot and kept for the slot's next stream). Waking it marks
+//! the slot and wakes the task; `poll_next` registers the task's waker with
+//! the set *before* it takes the marks, so a wake-up that lands after the
+//! marks were read wakes the task again. Invariants: a live stream whose
+//! waker was woken is polled in the next round (marks are never dropped,
+//! only taken); a stream is polled at most once per round, so one that is
+//! always ready cannot starve the others; an ended stream's slot is free for
+//! `push`, and a late wake of its old waker polls nothing (the slot is
+//! empty, or its new stream gets one spurious poll). The wake set's atomics
+//! go through `util::sync`; the loom model `merge_all_wake_queue` checks them.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};

@@ -1,3 +1,6 @@
+//! `merge_with`: two streams' items as they come, fairly; ends when both
+//! have ended, or when the side chosen with `ends_with_*` has.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
@@ -18,6 +21,28 @@ pin_project! {
         second_done: bool,
         // Which stream is polled first next time; flips after every item.
         second_goes_first: bool,
+        ends: Ends,
+    }
+}
+
+/// Which ends end the merged stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    Both,
+    First,
+    Second,
+    Either,
+}
+
+impl Ends {
+    #[inline]
+    fn over(self, first_done: bool, second_done: bool) -> bool {
+        match self {
+            Ends::Both => first_done && second_done,
+            Ends::First => first_done,
+            Ends::Second => second_done,
+            Ends::Either => first_done || second_done,
+        }
     }
 }
 
@@ -33,7 +58,46 @@ where
             first_done: false,
             second_done: false,
             second_goes_first: false,
+            ends: Ends::Both,
         }
+    }
+
+    /// Ends the merged stream as soon as the first stream (the one
+    /// `merge_with` was called on) ends, whether or not the second has: for
+    /// a second stream that never ends, such as a progress ticker
+    /// (`merge_with(interval(..))`). The second stream is not polled again
+    /// and is dropped with the adapter. Akka's `merge(eagerComplete)`, for
+    /// one side.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::StreamExtPlus;
+    ///
+    /// // The ticker never ends; the merge ends with the work.
+    /// let ticks = stream::repeat(0);
+    /// let out: Vec<u32> = block_on(stream::iter(1..=3).merge_with(ticks).ends_with_first().collect());
+    /// assert_eq!(out.iter().filter(|&&x| x > 0).count(), 3);
+    /// ```
+    pub fn ends_with_first(mut self) -> Self {
+        self.ends = Ends::First;
+        self
+    }
+
+    /// Ends the merged stream as soon as the second stream ends, whether or
+    /// not the first has; the first is not polled again.
+    pub fn ends_with_second(mut self) -> Self {
+        self.ends = Ends::Second;
+        self
+    }
+
+    /// Ends the merged stream as soon as either stream ends (Akka's
+    /// `merge(eagerComplete = true)`); the other is not polled again.
+    pub fn ends_with_either(mut self) -> Self {
+        self.ends = Ends::Either;
+        self
     }
 
     /// Acquires references to the two underlying streams.
@@ -61,6 +125,9 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St1::Item>> {
         let mut this = self.project();
+        if this.ends.over(*this.first_done, *this.second_done) {
+            return Poll::Ready(None);
+        }
         for turn in 0..2 {
             let poll_second = (turn == 0) == *this.second_goes_first;
             let (done, polled) = if poll_second {
@@ -80,18 +147,22 @@ where
                     *this.second_goes_first = !poll_second;
                     return Poll::Ready(Some(item));
                 }
-                Poll::Ready(None) => *done = true,
+                Poll::Ready(None) => {
+                    *done = true;
+                    if this.ends.over(*this.first_done, *this.second_done) {
+                        return Poll::Ready(None);
+                    }
+                }
                 Poll::Pending => {}
             }
         }
-        if *this.first_done && *this.second_done {
-            Poll::Ready(None)
-        } else {
-            Poll::Pending
-        }
+        Poll::Pending
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.is_over() {
+            return (0, Some(0));
+        }
         let first = if self.first_done {
             (0, Some(0))
         } else {
@@ -102,7 +173,21 @@ where
         } else {
             self.second.size_hint()
         };
-        size_hint::sum(first, second)
+        let (lo, hi) = size_hint::sum(first, second);
+        // Only the items of the side(s) whose end ends the merge are certain.
+        let lo = match self.ends {
+            Ends::Both => lo,
+            Ends::First => first.0,
+            Ends::Second => second.0,
+            Ends::Either => first.0.min(second.0),
+        };
+        (lo, hi)
+    }
+}
+
+impl<St1, St2> MergeWith<St1, St2> {
+    fn is_over(&self) -> bool {
+        self.ends.over(self.first_done, self.second_done)
     }
 }
 
@@ -112,6 +197,6 @@ where
     St2: Stream<Item = St1::Item>,
 {
     fn is_terminated(&self) -> bool {
-        self.first_done && self.second_done
+        self.is_over()
     }
 }

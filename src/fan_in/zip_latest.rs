@@ -1,3 +1,6 @@
+//! `zip_latest`: once both sides have yielded, a pair of the latest values
+//! every time either side yields.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -1,3 +1,22 @@
+//! `balance`: a `Clone` handle over one source; every item goes to exactly
+//! one clone, and waiting clones are served in the order they began to wait.
+//!
+//! Two locks: the source's, held while a clone polls it, and the waiting
+//! line's (with a count of the source's wake-ups), which the source's waker
+//! takes, so it must not be the source's (the source may wake while it is
+//! polled). The source is always polled with one waker, `WakeAll`, which
+//! wakes every waiting clone in line order: a wake-up cannot say whether an
+//! item or the end came, so the first to poll takes the item and the others
+//! find nothing and wait again in their places, and the end reaches every
+//! one at once. Invariants: a clone that polled the source and found nothing
+//! joins the line only if the wake-up count did not change since it read it
+//! before polling, or else polls again (no wake-up is slept through); a
+//! clone keeps its place in line until it takes an item, ends or is dropped;
+//! a clone that takes an item passes a wake-up to the first clone not woken
+//! yet (the source may have more ready without waking again), and so does a
+//! clone dropped while woken, so an item is never stranded. Clones hold no
+//! items, so none is lost. The loom models `balance_*` check the hand-offs.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -5,7 +24,7 @@ use futures_core::stream::{FusedStream, Stream};
 use std::collections::VecDeque;
 use std::task::Wake;
 
-use crate::util::sync::{lock, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::util::sync::{lock_ignoring_poison, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 
 struct Source<S> {
     stream: Pin<Box<S>>,
@@ -68,7 +87,7 @@ impl Wake for WakeAll {
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
         let woken = {
-            let mut waiters = lock(&self.0);
+            let mut waiters = lock_ignoring_poison(&self.0);
             waiters.wakes += 1;
             waiters.notify(|_| true)
         };
@@ -117,7 +136,7 @@ impl<S: Stream> Balance<S> {
 
 impl<S> Balance<S> {
     fn lock_waiters(&self) -> MutexGuard<'_, Waiters> {
-        lock(&self.shared.waiters)
+        lock_ignoring_poison(&self.shared.waiters)
     }
 
     /// The source may have more ready without waking again: let the first
@@ -150,7 +169,7 @@ impl<S: Stream> Stream for Balance<S> {
         }
         let wakes_before = self.lock_waiters().wakes;
         let polled = {
-            let mut source = super::lock(&self.shared.source, "balance");
+            let mut source = super::lock_panicking_if_poisoned(&self.shared.source, "balance");
             if source.done {
                 Poll::Ready(None)
             } else {

@@ -1,10 +1,28 @@
+//! `broadcast`: every consumer sees every item, in order, within `capacity`
+//! items of the slowest live one; whichever consumer needs the next item
+//! pulls the source.
+//!
+//! One mutex holds everything: the source, the buffer of items some live
+//! consumer has not taken, each consumer's cursor (the number of the next item
+//! it takes) and its waker while it waits. Invariants: `base` is the number
+//! of `buffer[0]` and the slowest live cursor is never below it; the buffer
+//! holds at most `capacity` items, so a consumer that would pull past that
+//! waits; the source is polled with the waker of the consumer that pulls, and
+//! every consumer that waits has its waker stored under the same lock it
+//! checked the state with. Whoever moves the state on (pulls an item, frees
+//! room by moving the slowest cursor, ends the source, drops a consumer)
+//! wakes every stored waker after the change, so no wait outlives the reason
+//! for it. A panic in the source poisons the lock; the other consumers then
+//! panic with a message saying so (`fan_out::lock_panicking_if_poisoned`).
+//! The loom models `broadcast_*` check the hand-offs.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
 use std::collections::VecDeque;
 
-use super::lock;
+use super::lock_panicking_if_poisoned;
 use crate::util::sync::{Arc, Mutex};
 
 struct Shared<S: Stream> {
@@ -100,7 +118,7 @@ where
             return Poll::Ready(None);
         }
         let id = self.id;
-        let mut guard = lock(&self.shared, "broadcast");
+        let mut guard = lock_panicking_if_poisoned(&self.shared, "broadcast");
         let shared = &mut *guard;
         let cursor = shared.cursors[id].expect("live consumer");
         let newest = shared.base + shared.buffer.len() as u64;
@@ -155,7 +173,7 @@ where
         if self.done {
             return (0, Some(0));
         }
-        let shared = lock(&self.shared, "broadcast");
+        let shared = lock_panicking_if_poisoned(&self.shared, "broadcast");
         let cursor = shared.cursors[self.id].unwrap_or(shared.base);
         let buffered = (shared.base + shared.buffer.len() as u64 - cursor) as usize;
         let source = if shared.source_done {

@@ -1,3 +1,6 @@
+//! `buffer_with` and `conflate`: a queue of at most `capacity` items in front
+//! of the consumer, with a choice of what happens when it is full.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

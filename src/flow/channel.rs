@@ -20,7 +20,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::util::sync::{lock, Arc, Mutex, MutexGuard};
+use crate::util::sync::{lock_ignoring_poison, Arc, Mutex, MutexGuard};
 use crate::util::Budget;
 
 type Payload = Box<dyn Any + Send + 'static>;
@@ -103,7 +103,7 @@ impl<T> Sender<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        lock(&self.shared.state)
+        lock_ignoring_poison(&self.shared.state)
     }
 
     fn close(&self, panic: Option<Payload>) {
@@ -215,7 +215,7 @@ impl<T> Receiver<T> {
 
     /// Items queued now, not counting the one in the sender's hand.
     pub(crate) fn len(&self) -> usize {
-        lock(&self.shared.state).items.len()
+        lock_ignoring_poison(&self.shared.state).items.len()
     }
 
     pub(crate) fn is_done(&self) -> bool {
@@ -226,7 +226,7 @@ impl<T> Receiver<T> {
         if self.done {
             return Poll::Ready(None);
         }
-        let mut state = lock(&self.shared.state);
+        let mut state = lock_ignoring_poison(&self.shared.state);
         let item = match state.items.pop_front() {
             Some(item) => {
                 // Room in the queue: what was in hand moves in behind.
@@ -264,7 +264,7 @@ impl<T> Receiver<T> {
         if self.done {
             return (0, Some(0));
         }
-        let state = lock(&self.shared.state);
+        let state = lock_ignoring_poison(&self.shared.state);
         let queued = state.items.len() + usize::from(state.hand.is_some());
         (queued, if state.closed { Some(queued) } else { None })
     }
@@ -285,7 +285,7 @@ impl<T> Stream for Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let (items, hand, sender) = {
-            let mut state = lock(&self.shared.state);
+            let mut state = lock_ignoring_poison(&self.shared.state);
             state.receiver_gone = true;
             (
                 std::mem::take(&mut state.items),

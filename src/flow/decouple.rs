@@ -1,3 +1,7 @@
+//! `decouple`: upstream moves into a driver future that the caller spawns;
+//! the consumer receives from the channel of `flow::channel` that the driver
+//! pumps into, so the two run on different tasks or threads.
+
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;

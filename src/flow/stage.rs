@@ -1,16 +1,49 @@
+//! `stage`: a pipeline whose stages each progress on their own, all driven
+//! from the one outermost [`Staged`], in the task that polls it.
+//!
+//! Each stage boundary has a driver that pumps the stage before it into a
+//! channel ([`super::channel`]). A driver's waker does not poll anything: it
+//! sets the driver's `woken` flag and, unless the pipeline is being polled
+//! right now, wakes the task. `Staged::poll_next` polls only the drivers whose
+//! flag it clears, then the last stage, and goes round again (up to `ROUNDS`
+//! times) while a driver was woken during the poll.
+//!
+//! The handshake between a waker and a poll that is about to return
+//! `Pending`, with `polling` the task's flag:
+//! - waker: `woken = true`, then an RMW on `polling` that reads it (wakes
+//!   the task if it read `false`);
+//! - poll: `polling = true`, poll the woken drivers and the last stage, then
+//!   an RMW that sets `polling = false`, then read every `woken` flag.
+//!
+//! Read-modify-writes of one atomic are totally ordered, so either the waker's
+//! RMW comes after the poll's (it reads `false` and wakes the task, whose
+//! waker was registered before any flag was read) or before it (the poll's RMW
+//! reads what the waker's released, so the poll then sees `woken`). A wake-up
+//! is never lost, and a driver woken during a poll costs no task wake-up.
+//! (A SeqCst store and load on each side, the textbook form, is not checked
+//! by loom, which models SeqCst loads and stores as acquire / release.)
+//!
+//! Every write to the two flags is an RMW, even where a store would do
+//! (`woken = true`, `polling = true`): loom 0.7 lets a plain store slip in
+//! between the read and the write of a concurrent RMW (tokio-rs/loom#254),
+//! which reports lost wake-ups that cannot happen; with RMWs only, its
+//! models are exact. On x86 a swap costs what the SeqCst store it replaces
+//! did. The flags are `util::sync` atomics, so the loom models check this
+//! handshake (`stage_two_drivers_woken_from_other_threads`).
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
-use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Wake;
 
 use super::channel::{channel, Panics, Receiver, Sender};
+use crate::util::sync::{AtomicBool, AtomicWaker, Ordering};
 
 /// The task polling the outermost [`Staged`], as the drivers see it.
+#[derive(Debug)]
 struct TaskWake {
     waker: AtomicWaker,
     // Set while `Staged::poll_next` runs: a driver woken then needs no task
@@ -33,10 +66,10 @@ impl Wake for StageWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // SeqCst pairs with `Staged::poll_next`, which clears `polling` and
-        // then reads the flags: one of the two sides sees the other's store.
-        self.woken.store(true, Ordering::SeqCst);
-        if !self.task.polling.load(Ordering::SeqCst) {
+        // The handshake of the module docs: the flag, then a read of
+        // `polling` by an RMW, ordered with the poll's RMW that clears it.
+        self.woken.swap(true, Ordering::AcqRel);
+        if !self.task.polling.fetch_or(false, Ordering::AcqRel) {
             self.task.waker.wake();
         }
     }
@@ -126,7 +159,7 @@ impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
         // Upstream stages first: what they send wakes the stages after them,
         // which then run in this same pass.
         let before = this.prev.poll_woken();
-        if *this.finished || !this.wake.woken.swap(false, Ordering::SeqCst) {
+        if *this.finished || !this.wake.woken.swap(false, Ordering::AcqRel) {
             return before;
         }
         let mut cx = Context::from_waker(this.waker);
@@ -135,12 +168,12 @@ impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
             .sender
             .poll_pump(this.stream, &mut cx, Panics::Unwind)
             .is_ready();
-        before || (!*this.finished && this.wake.woken.load(Ordering::SeqCst))
+        before || (!*this.finished && this.wake.woken.load(Ordering::Acquire))
     }
 
     #[inline]
     fn any_woken(&self) -> bool {
-        (!self.finished && self.wake.woken.load(Ordering::SeqCst)) || self.prev.any_woken()
+        (!self.finished && self.wake.woken.load(Ordering::Acquire)) || self.prev.any_woken()
     }
 }
 
@@ -257,10 +290,11 @@ impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
         let mut pipeline = pipeline.project();
         let mut round = 0;
         loop {
-            this.task.polling.store(true, Ordering::SeqCst);
+            this.task.polling.swap(true, Ordering::Relaxed);
             let self_woken = pipeline.drivers.as_mut().poll_woken();
             let polled = pipeline.last.as_mut().poll_next(cx);
-            this.task.polling.store(false, Ordering::SeqCst);
+            // An RMW, for the handshake of the module docs.
+            this.task.polling.swap(false, Ordering::AcqRel);
             match polled {
                 Poll::Ready(None) => {
                     // The last stage ended: every stage goes now, whether or

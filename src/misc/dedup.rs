@@ -1,3 +1,6 @@
+//! `dedup` and `dedup_by_key`: drop an item equal to the one yielded just
+//! before it.
+
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};

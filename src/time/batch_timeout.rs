@@ -1,3 +1,6 @@
+//! `batch_timeout`: batches of at most `max` items, cut early once the first
+//! item of a batch has waited `timeout`.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -1,3 +1,6 @@
+//! `debounce`: an item once `quiet` has passed with no newer one (or once it
+//! has waited `max_wait`).
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -1,3 +1,6 @@
+//! `idle_timeout`: the items as `Ok`, then one `Err(Elapsed)` and the end
+//! once `limit` passes with no item.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -1,3 +1,6 @@
+//! `interval`: endless ticks on the crate's clock; a late consumer gets the
+//! next tick a period after the late one, not a burst.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

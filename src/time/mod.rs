@@ -21,7 +21,10 @@ pub use space_out::SpaceOut;
 pub use throttle_first::ThrottleFirst;
 
 use core::fmt;
-use core::task::Poll;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use futures_core::Stream;
+use futures_util::stream::Peekable;
 use std::time::Duration;
 
 /// The error of [`idle_timeout`](crate::StreamExtPlus::idle_timeout): no item
@@ -78,4 +81,25 @@ pub(crate) fn held_size_hint(
         return (held, Some(held));
     }
     (held, crate::util::size_hint::add(upstream, held).1)
+}
+
+/// The start of `space_out` and `rate_limit`, which wait with at most one
+/// item taken ahead: makes sure the next item is in hand. `None`: it is, go
+/// on. `Some(poll)`: return that (`Pending`, upstream has our waker; or the
+/// end, which waits for nothing: `done` is set and the timer released).
+pub(crate) fn peek_or_end<St: Stream, T>(
+    stream: Pin<&mut Peekable<St>>,
+    done: &mut bool,
+    timer: &mut clock::Timer,
+    cx: &mut Context<'_>,
+) -> Option<Poll<Option<T>>> {
+    match stream.poll_peek(cx) {
+        Poll::Ready(Some(_)) => None,
+        Poll::Ready(None) => {
+            *done = true;
+            timer.clear();
+            Some(Poll::Ready(None))
+        }
+        Poll::Pending => Some(Poll::Pending),
+    }
 }

@@ -1,3 +1,6 @@
+//! `sample`: on a fixed grid of ticks, the newest item since the previous
+//! tick; upstream is drained between ticks.
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -1,3 +1,6 @@
+//! `throttle_first`: an item, then a window of `period` in which later items
+//! are discarded (upstream keeps being drained).
+
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};

@@ -2,6 +2,7 @@
 
 mod budget;
 mod indexed;
+mod outputs;
 mod reorder;
 pub(crate) mod size_hint;
 mod slots;
@@ -9,9 +10,9 @@ pub(crate) mod sync;
 mod wake_set;
 
 pub(crate) use budget::Budget;
-#[cfg(feature = "time")]
 pub(crate) use budget::POLL_BUDGET;
 pub(crate) use indexed::Indexed;
+pub(crate) use outputs::{Fifo, Outputs};
 pub(crate) use reorder::ReorderBuffer;
 pub(crate) use slots::Slots;
 pub(crate) use wake_set::WakeSet;
@@ -45,9 +46,10 @@ macro_rules! stream_accessors {
 }
 pub(crate) use stream_accessors;
 
-/// [`stream_accessors!`] for adapters over a `TryStream`, which hold it as
-/// `futures_util::stream::IntoStream<St>`.
-macro_rules! try_stream_accessors {
+/// [`stream_accessors!`] for adapters that hold upstream inside a
+/// futures-util wrapper with the same four accessors: `IntoStream<St>` (over a
+/// `TryStream`) or `Peekable<St>` (one item taken ahead).
+macro_rules! wrapped_stream_accessors {
     ($field:ident: $ty:ty, $into_inner_doc:literal) => {
         /// Acquires a reference to the underlying stream.
         pub fn get_ref(&self) -> &$ty {
@@ -71,4 +73,4 @@ macro_rules! try_stream_accessors {
         }
     };
 }
-pub(crate) use try_stream_accessors;
+pub(crate) use wrapped_stream_accessors;

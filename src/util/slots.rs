@@ -10,6 +10,13 @@
 //! the slot's waker. One that is ready at once frees the slot again in the same
 //! call. After that a future is polled only when its waker was woken
 //! ([`Slots::poll_next`]), so idle futures cost nothing.
+//!
+//! A panic while a future is made or polled unwinds through a guard that
+//! empties its slot (dropping the future), frees the slot and sets
+//! [`Slots::panicked`], as futures-util's `FuturesUnordered` releases a task
+//! whose poll panicked: a caller that catches the panic and polls again never
+//! polls a panicked future, and the adapters end their stream then (an item
+//! that panicked leaves a hole that no output can fill).
 
 use core::future::Future;
 use core::pin::Pin;
@@ -29,6 +36,7 @@ pub(crate) struct Slots<Fut> {
     free: Vec<usize>,
     running: usize,
     woken: WakeSet,
+    panicked: bool,
 }
 
 impl<Fut> core::fmt::Debug for Slots<Fut> {
@@ -36,6 +44,7 @@ impl<Fut> core::fmt::Debug for Slots<Fut> {
         f.debug_struct("Slots")
             .field("running", &self.running)
             .field("slots", &self.slots.len())
+            .field("panicked", &self.panicked)
             .finish()
     }
 }
@@ -47,6 +56,7 @@ impl<Fut: Future> Slots<Fut> {
             free: Vec::new(),
             running: 0,
             woken: WakeSet::new(),
+            panicked: false,
         }
     }
 
@@ -56,21 +66,28 @@ impl<Fut: Future> Slots<Fut> {
         self.running
     }
 
-    /// Starts `fut`: polls it once, in a free slot, with that slot's waker.
-    /// `Pending`: it keeps the slot and runs until [`poll_next`](Self::poll_next)
-    /// yields its output.
+    /// Whether a future panicked while it was made or polled (see the
+    /// module docs).
     #[inline]
-    pub(crate) fn start(&mut self, fut: Fut) -> Poll<Fut::Output> {
+    pub(crate) fn panicked(&self) -> bool {
+        self.panicked
+    }
+
+    /// Starts the future that `make` returns: makes it and polls it once, in
+    /// a free slot, with that slot's waker. `Pending`: it keeps the slot and
+    /// runs until [`poll_next`](Self::poll_next) yields its output.
+    #[inline]
+    pub(crate) fn start(&mut self, make: impl FnOnce() -> Fut) -> Poll<Fut::Output> {
         let index = match self.free.pop() {
             Some(index) => index,
             None => self.add_slot(),
         };
-        let slot = &mut self.slots[index];
-        slot.fut.set(Some(fut));
-        // Counted before the poll: a future that panics stays counted with
-        // its slot, as one that panics in `poll_next` does.
         self.running += 1;
+        let guard = Unwind { slots: self, index };
+        let slot = &mut guard.slots.slots[index];
+        slot.fut.set(Some(make()));
         let polled = poll_slot(slot);
+        core::mem::forget(guard);
         if polled.is_ready() {
             self.running -= 1;
             self.free.push(index);
@@ -113,7 +130,10 @@ impl<Fut: Future> Slots<Fut> {
                 // Woken after its future finished or was dropped.
                 continue;
             }
-            if let Poll::Ready(out) = poll_slot(slot) {
+            let guard = Unwind { slots: self, index };
+            let polled = poll_slot(&mut guard.slots.slots[index]);
+            core::mem::forget(guard);
+            if let Poll::Ready(out) = polled {
                 self.free.push(index);
                 self.running -= 1;
                 return Poll::Ready(Some(out));
@@ -146,6 +166,23 @@ impl<Fut: Future> Slots<Fut> {
     }
 }
 
+/// Cleans up after a panic that unwinds while slot `index` is being filled
+/// or polled; forgotten when the call returns normally.
+struct Unwind<'a, Fut> {
+    slots: &'a mut Slots<Fut>,
+    index: usize,
+}
+
+impl<Fut> Drop for Unwind<'_, Fut> {
+    fn drop(&mut self) {
+        let slots = &mut *self.slots;
+        slots.slots[self.index].fut.set(None);
+        slots.running -= 1;
+        slots.free.push(self.index);
+        slots.panicked = true;
+    }
+}
+
 /// Polls the future of `slot` (there is one) with the slot's waker; empties
 /// the slot when it finishes.
 #[inline(always)]
@@ -157,4 +194,203 @@ fn poll_slot<Fut: Future>(slot: &mut Slot<Fut>) -> Poll<Fut::Output> {
         slot.fut.set(None);
     }
     polled
+}
+
+#[cfg(all(test, not(stream_plus_loom)))]
+mod tests {
+    use super::Slots;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+
+    /// A future the test drives by hand: it keeps the waker of its last
+    /// poll, completes once `ready` is set, panics when `panic` is set, and
+    /// counts its polls and its drop.
+    #[derive(Default)]
+    struct Handle {
+        ready: AtomicBool,
+        panic: AtomicBool,
+        polls: AtomicUsize,
+        dropped: AtomicBool,
+        waker: Mutex<Option<Waker>>,
+    }
+
+    impl Handle {
+        fn wake(&self) {
+            if let Some(w) = self.waker.lock().unwrap().take() {
+                w.wake();
+            }
+        }
+    }
+
+    struct Manual(Arc<Handle>, u32);
+
+    impl Future for Manual {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            self.0.polls.fetch_add(1, SeqCst);
+            assert!(!self.0.panic.load(SeqCst), "the future panicked");
+            if self.0.ready.load(SeqCst) {
+                return Poll::Ready(self.1);
+            }
+            *self.0.waker.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Manual {
+        fn drop(&mut self) {
+            self.0.dropped.store(true, SeqCst);
+        }
+    }
+
+    fn manual(value: u32) -> (Arc<Handle>, impl FnOnce() -> Manual) {
+        let h = Arc::new(Handle::default());
+        let f = {
+            let h = h.clone();
+            move || Manual(h, value)
+        };
+        (h, f)
+    }
+
+    fn poll(slots: &mut Slots<Manual>) -> Poll<Option<u32>> {
+        let waker = futures_util::task::noop_waker();
+        slots.poll_next(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_finished_future_frees_its_slot_for_the_next() {
+        let mut slots = Slots::new();
+        let (a, make_a) = manual(1);
+        assert!(slots.start(make_a).is_pending());
+        let (b, make_b) = manual(2);
+        assert!(slots.start(make_b).is_pending());
+        assert_eq!((slots.len(), slots.slots.len()), (2, 2));
+        a.ready.store(true, SeqCst);
+        a.wake();
+        assert_eq!(poll(&mut slots), Poll::Ready(Some(1)));
+        assert!(
+            a.dropped.load(SeqCst),
+            "a finished future is dropped at once"
+        );
+        // The next future reuses a's slot: no new slot.
+        let (_c, make_c) = manual(3);
+        assert!(slots.start(make_c).is_pending());
+        assert_eq!((slots.len(), slots.slots.len()), (2, 2));
+        // A ready-at-once future never keeps a slot.
+        let (d, make_d) = manual(4);
+        d.ready.store(true, SeqCst);
+        assert_eq!(slots.start(make_d), Poll::Ready(4));
+        assert_eq!((slots.len(), slots.slots.len()), (2, 3));
+        b.ready.store(true, SeqCst);
+        b.wake();
+        assert_eq!(poll(&mut slots), Poll::Ready(Some(2)));
+        assert_eq!(slots.len(), 1);
+    }
+
+    #[test]
+    fn retain_drops_the_futures_it_rejects_at_once() {
+        let mut slots = Slots::new();
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (h, make) = manual(i);
+                assert!(slots.start(make).is_pending());
+                h
+            })
+            .collect();
+        slots.retain(|fut| fut.1 % 2 == 0);
+        assert_eq!(slots.len(), 2);
+        let dropped: Vec<bool> = handles.iter().map(|h| h.dropped.load(SeqCst)).collect();
+        assert_eq!(dropped, [false, true, false, true]);
+        // A stale wake of a dropped future polls nothing.
+        handles[1].wake();
+        assert_eq!(poll(&mut slots), Poll::Pending);
+        assert_eq!(handles[1].polls.load(SeqCst), 1);
+        slots.clear();
+        assert_eq!(slots.len(), 0);
+        assert!(handles.iter().all(|h| h.dropped.load(SeqCst)));
+        assert_eq!(poll(&mut slots), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_stale_wake_reaching_a_reused_slot_only_polls_the_new_future() {
+        let mut slots = Slots::new();
+        let (old, make_old) = manual(1);
+        assert!(slots.start(make_old).is_pending());
+        // The old future's waker, kept past its end, as a timer might.
+        let stale = old.waker.lock().unwrap().clone().unwrap();
+        old.ready.store(true, SeqCst);
+        old.wake();
+        assert_eq!(poll(&mut slots), Poll::Ready(Some(1)));
+        let (new, make_new) = manual(2);
+        assert!(slots.start(make_new).is_pending());
+        assert_eq!(slots.slots.len(), 1, "the slot was reused");
+        stale.wake();
+        // A spurious poll of the new future, which stays pending; nothing
+        // comes out for the old one.
+        assert_eq!(poll(&mut slots), Poll::Pending);
+        assert_eq!(new.polls.load(SeqCst), 2);
+        assert_eq!(old.polls.load(SeqCst), 2);
+        assert_eq!(slots.len(), 1);
+        new.ready.store(true, SeqCst);
+        new.wake();
+        assert_eq!(poll(&mut slots), Poll::Ready(Some(2)));
+        assert_eq!(poll(&mut slots), Poll::Ready(None));
+    }
+
+    /// Regression: a future that panicked stayed in its slot, so a caller
+    /// that caught the panic and polled again polled a panicked future.
+    #[test]
+    fn a_future_that_panicked_is_dropped_and_its_slot_freed() {
+        let mut slots = Slots::new();
+        let (a, make_a) = manual(1);
+        assert!(slots.start(make_a).is_pending());
+        let (b, make_b) = manual(2);
+        assert!(slots.start(make_b).is_pending());
+        a.panic.store(true, SeqCst);
+        a.wake();
+        let caught = catch_unwind(AssertUnwindSafe(|| poll(&mut slots)));
+        assert!(caught.is_err());
+        assert!(
+            a.dropped.load(SeqCst),
+            "the panicked future was dropped on unwind"
+        );
+        assert!(slots.panicked());
+        assert_eq!(slots.len(), 1);
+        // Polled again (after a stray wake of a): a is never polled again.
+        a.wake();
+        assert_eq!(poll(&mut slots), Poll::Pending);
+        assert_eq!(a.polls.load(SeqCst), 2);
+        b.ready.store(true, SeqCst);
+        b.wake();
+        assert_eq!(poll(&mut slots), Poll::Ready(Some(2)));
+        assert_eq!(poll(&mut slots), Poll::Ready(None));
+    }
+
+    /// The same for a panic while a future is made or first polled.
+    #[test]
+    fn a_panic_in_start_frees_the_slot() {
+        let mut slots: Slots<Manual> = Slots::new();
+        let caught = catch_unwind(AssertUnwindSafe(|| slots.start(|| panic!("in f"))));
+        assert!(caught.is_err());
+        assert!(slots.panicked());
+        assert_eq!(slots.len(), 0);
+        let (a, make_a) = manual(1);
+        a.panic.store(true, SeqCst);
+        let caught = catch_unwind(AssertUnwindSafe(|| slots.start(make_a)));
+        assert!(caught.is_err());
+        assert!(a.dropped.load(SeqCst));
+        assert_eq!(poll(&mut slots), Poll::Ready(None));
+        // Both panics used the same slot, freed each time: the next two
+        // futures take it and one new slot.
+        assert_eq!((slots.len(), slots.slots.len()), (0, 1));
+        for i in 0..2 {
+            let (_h, make) = manual(i);
+            assert!(slots.start(make).is_pending());
+        }
+        assert_eq!((slots.len(), slots.slots.len()), (2, 2));
+    }
 }

@@ -6,18 +6,18 @@
 //! needs one, and loom checks the atomics and locks, not the reference counts.
 
 #[cfg(all(feature = "blocking", not(all(test, stream_plus_loom))))]
-pub(crate) use std::sync::{atomic::AtomicBool, Condvar};
+pub(crate) use std::sync::Condvar;
 #[cfg(not(all(test, stream_plus_loom)))]
 pub(crate) use std::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
 #[cfg(all(feature = "blocking", test, stream_plus_loom))]
-pub(crate) use loom::sync::{atomic::AtomicBool, Condvar};
+pub(crate) use loom::sync::Condvar;
 #[cfg(all(test, stream_plus_loom))]
 pub(crate) use loom::sync::{
-    atomic::{AtomicU64, Ordering},
+    atomic::{AtomicBool, AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
@@ -49,6 +49,6 @@ impl AtomicWaker {
 /// Locks a mutex that no user code ever runs under, so a poisoned one is
 /// still consistent: take the guard either way.
 #[inline]
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
