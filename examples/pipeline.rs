@@ -239,12 +239,12 @@ where
     enum Msg {
         Batch(Vec<Event>),
         Tick,
-        Closed,
     }
+    // The ticker never ends: the merge ends with the sink's stream.
     let msgs = written
         .map(Msg::Batch)
-        .chain(stream::once(future::ready(Msg::Closed)))
-        .merge_with(stream_plus::interval(cfg.report_every).map(|_| Msg::Tick));
+        .merge_with(stream_plus::interval(cfg.report_every).map(|_| Msg::Tick))
+        .ends_with_first();
     let mut msgs = pin!(msgs);
     let mut window = Window::default();
     let mut windows = 0;
@@ -261,10 +261,9 @@ where
                 window = Window::default();
                 windows += 1;
             }
-            // The sink has written the last batch: flush the partial window.
-            Msg::Closed => break,
         }
     }
+    // The sink has written the last batch: flush the partial window.
     report(window.line("final ", start.elapsed(), backlog(&totals)));
     windows + 1
 }
