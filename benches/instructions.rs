@@ -30,10 +30,10 @@ static GLOBAL: counting::Counting = counting::Counting;
 
 const N: u64 = 200_000;
 /// Each kind with its worker counts: ready futures across worker counts,
-/// self-waking ones (`Pending` 0-2 times) at 64 workers, and `sample` draining
+/// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 10] = [
+const KINDS: [(&str, &[usize]); 12] = [
     ("ordered/futures_buffered", &[1, 4, 64, 1024]),
     ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
     ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
@@ -46,6 +46,13 @@ const KINDS: [(&str, &[usize]); 10] = [
     ("unordered_self_waking/futures_buffer_unordered", &[64]),
     (
         "unordered_self_waking/stream_plus_map_concurrent_unordered",
+        &[64],
+    ),
+    // Keyed (256 keys), self-waking: ours only, for counts across changes of
+    // the keyed engine (its peer, hash lanes, is in `benches/keyed.rs`).
+    ("keyed_self_waking/stream_plus_map_concurrent_by_key", &[64]),
+    (
+        "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered",
         &[64],
     ),
     ("sample_burst/futures_time_sample", &[1]),
@@ -85,6 +92,12 @@ fn run(kind: &str, w: usize) -> u64 {
         }
         "unordered_self_waking/stream_plus_map_concurrent_unordered" => {
             sum(items.map_concurrent_unordered(w, self_waking))
+        }
+        "keyed_self_waking/stream_plus_map_concurrent_by_key" => {
+            sum(items.map_concurrent_by_key(w, |i| i % 256, self_waking))
+        }
+        "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered" => {
+            sum(items.map_concurrent_by_key_unordered(w, |i| i % 256, self_waking))
         }
         // A period of 1 ns: futures-time's interval (it has no flush at the
         // end) is due once the burst is drained.

@@ -90,12 +90,20 @@ where
     fn take_work(&mut self, cx: &mut Context<'_>) {
         let room = *self.workers - self.running.len() - self.finished.len();
         let (f, running, finished) = (&mut *self.f, &mut *self.running, &mut *self.finished);
-        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            if let Poll::Ready(out) = running.start(|| f(item)) {
-                finished.push_back(out);
-            }
-            true
-        });
+        // `inline(always)`: without it the item path is two calls (`benches/instructions.rs`: 168.6 against 150.6 instructions per item).
+        pull(
+            self.stream.as_mut(),
+            self.upstream_done,
+            cx,
+            room,
+            #[inline(always)]
+            |item| {
+                if let Poll::Ready(out) = running.start(|| f(item)) {
+                    finished.push_back(out);
+                }
+                true
+            },
+        );
     }
 }
 

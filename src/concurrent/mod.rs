@@ -41,29 +41,58 @@ pub(crate) fn check_workers(method: &str, workers: usize) {
 /// `room` and `*done` is false, the stream has registered the waker of `cx`,
 /// or (after [`POLL_BUDGET`] items in one call, for a `room` as large as
 /// `usize::MAX` workers allow) the task has been woken to come back for more.
-#[inline]
+#[inline(always)]
 pub(crate) fn pull<St: Stream>(
+    stream: Pin<&mut St>,
+    done: &mut bool,
+    cx: &mut Context<'_>,
+    room: usize,
+    take: impl FnMut(St::Item) -> bool,
+) -> usize {
+    const BUDGET: usize = POLL_BUDGET as usize;
+    if room <= BUDGET {
+        return pull_up_to(stream, done, cx, room, take);
+    }
+    come_back_for_more(stream, done, cx, take)
+}
+
+/// `pull` for a room larger than the poll budget (`usize::MAX` workers):
+/// takes a budget's worth, and if upstream had more ready, wakes the task
+/// to come back for it (rule 6).
+#[cold]
+#[inline(never)]
+fn come_back_for_more<St: Stream>(
+    stream: Pin<&mut St>,
+    done: &mut bool,
+    cx: &mut Context<'_>,
+    take: impl FnMut(St::Item) -> bool,
+) -> usize {
+    const BUDGET: usize = POLL_BUDGET as usize;
+    let taken = pull_up_to(stream, done, cx, BUDGET, take);
+    if taken == BUDGET && !*done {
+        cx.waker().wake_by_ref();
+    }
+    taken
+}
+
+#[inline(always)]
+fn pull_up_to<St: Stream>(
     mut stream: Pin<&mut St>,
     done: &mut bool,
     cx: &mut Context<'_>,
     room: usize,
     mut take: impl FnMut(St::Item) -> bool,
 ) -> usize {
-    let limit = room.min(POLL_BUDGET as usize);
     let mut taken = 0;
-    while taken < limit && !*done {
+    while taken < room && !*done {
         match stream.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => {
                 taken += 1;
                 *done = !take(item);
             }
             Poll::Ready(None) => *done = true,
-            Poll::Pending => return taken,
+            Poll::Pending => break,
         }
-    }
-    if taken == limit && limit < room && !*done {
-        // Rule 6: an always-ready upstream does not keep this call going.
-        cx.waker().wake_by_ref();
     }
     taken
 }

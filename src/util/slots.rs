@@ -76,7 +76,7 @@ impl<Fut: Future> Slots<Fut> {
     /// Starts the future that `make` returns: makes it and polls it once, in
     /// a free slot, with that slot's waker. `Pending`: it keeps the slot and
     /// runs until [`poll_next`](Self::poll_next) yields its output.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn start(&mut self, make: impl FnOnce() -> Fut) -> Poll<Fut::Output> {
         let index = match self.free.pop() {
             Some(index) => index,
