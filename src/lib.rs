@@ -79,6 +79,8 @@
 
 mod concurrent;
 mod ext;
+#[cfg(feature = "time")]
+mod failure;
 mod fan_in;
 mod fan_out;
 mod flow;
@@ -92,7 +94,11 @@ mod loom_models;
 
 #[cfg(feature = "time")]
 #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
-pub use time::{interval, Elapsed};
+pub use time::{interval, sleep, timeout, Elapsed};
+
+#[cfg(feature = "time")]
+#[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+pub use failure::{restart, retry, Backoff, Failed};
 
 /// Deterministic testing of the time operators (feature `test-util`).
 #[cfg(feature = "test-util")]
@@ -122,6 +128,9 @@ pub mod adapters {
         MapConcurrent, MapConcurrentByKey, MapConcurrentByKeyUnordered, MapConcurrentUnordered,
         SwitchMap, TryMapConcurrent, TryMapConcurrentUnordered,
     };
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    pub use crate::failure::{EveryError, Restart, Retry};
     pub use crate::fan_in::{MergeAll, MergeWith, ZipLatest};
     pub use crate::fan_out::{Balance, Broadcast};
     pub use crate::flow::{BufferWith, Decoupled, Driver, StageDrivers, StageInput, Staged};
@@ -129,6 +138,7 @@ pub mod adapters {
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     pub use crate::time::{
-        BatchTimeout, Debounce, IdleTimeout, Interval, RateLimit, Sample, SpaceOut, ThrottleFirst,
+        BatchTimeout, Debounce, IdleTimeout, Interval, RateLimit, Sample, Sleep, SpaceOut,
+        ThrottleFirst, Timeout,
     };
 }

@@ -51,7 +51,7 @@ macro_rules! at_caller {
     ($expected:literal, $call:expr) => {{
         let line = line!();
         let (file, at, message) = panic_site(|| {
-            let _ = $call;
+            let _made = $call;
         });
         assert!(message.contains($expected), "message {message:?}");
         assert!(
@@ -140,4 +140,25 @@ fn time_operators_panic_at_the_callers_line() {
     at_caller!("batch_timeout: timeout", one().batch_timeout(1, ZERO));
     at_caller!("idle_timeout: limit", one().idle_timeout(ZERO));
     at_caller!("interval: period", stream_plus::interval(ZERO));
+}
+
+#[test]
+fn failure_handling_panics_at_the_callers_line() {
+    use stream_plus::Backoff;
+    at_caller!("Backoff::exponential: first", Backoff::exponential(ZERO));
+    at_caller!("Backoff::fixed: d", Backoff::fixed(ZERO));
+    at_caller!(
+        "Backoff::factor: factor",
+        Backoff::exponential(MS).factor(0.5)
+    );
+    at_caller!(
+        "Backoff::factor: factor",
+        Backoff::exponential(MS).factor(f64::NAN)
+    );
+    at_caller!("Backoff::max_delay: d", Backoff::fixed(MS).max_delay(ZERO));
+    at_caller!("Backoff::jitter: jitter", Backoff::fixed(MS).jitter(1.5));
+    at_caller!("Backoff::jitter: jitter", Backoff::fixed(MS).jitter(-0.1));
+    at_caller!("Backoff::attempts: n", Backoff::fixed(MS).attempts(0));
+    at_caller!("sleep: d", stream_plus::sleep(ZERO));
+    at_caller!("timeout: d", stream_plus::timeout(ZERO, async {}));
 }

@@ -63,7 +63,7 @@ mod on_virtual_time {
 #[test]
 fn elapsed_is_a_proper_error() {
     let e: Box<dyn std::error::Error + Send + Sync> = Box::new(Elapsed);
-    assert_eq!(e.to_string(), "stream idle timeout elapsed");
+    assert_eq!(e.to_string(), "timeout elapsed");
     let copy = Elapsed;
     assert_eq!(copy, Elapsed);
 }

@@ -8,6 +8,7 @@ mod idle_timeout;
 mod interval;
 mod rate_limit;
 mod sample;
+mod sleep;
 mod space_out;
 mod throttle_first;
 
@@ -17,6 +18,7 @@ pub use idle_timeout::IdleTimeout;
 pub use interval::{interval, Interval};
 pub use rate_limit::RateLimit;
 pub use sample::Sample;
+pub use sleep::{sleep, timeout, Sleep, Timeout};
 pub use space_out::SpaceOut;
 pub use throttle_first::ThrottleFirst;
 
@@ -27,14 +29,15 @@ use futures_core::Stream;
 use futures_util::stream::Peekable;
 use std::time::Duration;
 
-/// The error of [`idle_timeout`](crate::StreamExtPlus::idle_timeout): no item
-/// came within the limit.
+/// The error of [`idle_timeout`](crate::StreamExtPlus::idle_timeout) (no item
+/// came within the limit) and of [`timeout`](crate::timeout) (the future did
+/// not complete in time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Elapsed;
 
 impl fmt::Display for Elapsed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("stream idle timeout elapsed")
+        f.write_str("timeout elapsed")
     }
 }
 
