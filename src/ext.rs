@@ -271,6 +271,125 @@ pub trait StreamExtPlus: Stream {
         MapConcurrentByKeyUnordered::new(self, workers, key, f)
     }
 
+    /// Like [`map_concurrent`](StreamExtPlus::map_concurrent) for calls that
+    /// fail: a failed attempt is retried after its [`Backoff`](crate::Backoff)
+    /// delay, and an item whose attempts run out is yielded as
+    /// `Err(Failed { item, error, attempts })` **while the stream goes on**.
+    /// Outputs in **input order**.
+    ///
+    /// `f: FnMut(&Item) -> Fut`, `Fut: TryFuture<Ok = U, Error = E>`; the item
+    /// type is `Result<U, Failed<Item, E>>`. `f(&item)` is called for each
+    /// attempt, inside `poll_next`: the first when the item is taken, each
+    /// retry `backoff.delay(k)` after attempt `k` failed (a
+    /// [`Failed`](crate::Failed) hands the item back for a dead-letter queue).
+    ///
+    /// - **An item waiting out its backoff holds no worker:** other items
+    ///   start and finish meanwhile, and it keeps its place in the output
+    ///   order.
+    /// - **Bounds:** at most `workers` attempts run at once; at most
+    ///   `2 × workers` items are taken from upstream and not yet yielded
+    ///   (running, backing off, or finished and waiting for an earlier one);
+    ///   upstream is not polled while that many are held.
+    /// - **Who goes first:** a free worker goes to a due retry (the earliest in
+    ///   input order) before a new item; within one poll every woken attempt
+    ///   is polled before anything starts. It refills eagerly, like
+    ///   `map_concurrent`.
+    /// - [`retry_if`](MapConcurrentRetry::retry_if) retries only the errors
+    ///   it accepts; any other is yielded as `Failed` at once.
+    /// - Timers are on the crate's clock (async-io's timer; virtual under
+    ///   `test_util::VirtualClock`). Dropping the stream drops every attempt,
+    ///   every item backing off and the timer at once.
+    ///
+    /// In-flight attempts and backoff timers progress only while the stream is
+    /// polled (see [`stage`](StreamExtPlus::stage)).
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `map_concurrent_retry: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::{Backoff, StreamExtPlus};
+    ///
+    /// // Item 3 always fails: it comes out as a dead letter after 3 attempts.
+    /// let backoff = Backoff::exponential(Duration::from_millis(1)).attempts(3);
+    /// let out: Vec<_> = block_on(
+    ///     stream::iter(1..=4u32)
+    ///         .map_concurrent_retry(2, backoff, |&x| async move {
+    ///             if x == 3 { Err("unavailable") } else { Ok(x * 10) }
+    ///         })
+    ///         .collect(),
+    /// );
+    /// assert_eq!(out[0], Ok(10));
+    /// let dead = out[2].as_ref().unwrap_err();
+    /// assert_eq!((dead.item, dead.error, dead.attempts), (3, "unavailable", 3));
+    /// assert_eq!(out[3], Ok(40));
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
+    fn map_concurrent_retry<Fut, F>(
+        self,
+        workers: usize,
+        backoff: crate::Backoff,
+        f: F,
+    ) -> MapConcurrentRetry<Self, Fut, F, EveryError<Fut::Error>>
+    where
+        Self: Sized,
+        F: FnMut(&Self::Item) -> Fut,
+        Fut: TryFuture,
+    {
+        MapConcurrentRetry::new(self, workers, backoff, f)
+    }
+
+    /// [`map_concurrent_retry`](StreamExtPlus::map_concurrent_retry) with
+    /// outputs in **completion order**: a dead letter comes out when its last
+    /// attempt fails. The same bounds, retries and drop.
+    ///
+    /// # Panics
+    ///
+    /// If `workers` is 0: `map_concurrent_retry_unordered: workers must be at least 1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use std::time::Duration;
+    /// use stream_plus::{Backoff, StreamExtPlus};
+    ///
+    /// let backoff = Backoff::fixed(Duration::from_millis(1)).attempts(2);
+    /// let out: Vec<_> = block_on(
+    ///     stream::iter(1..=4u32)
+    ///         .map_concurrent_retry_unordered(4, backoff, |&x| async move {
+    ///             if x % 2 == 0 { Err(x) } else { Ok(x) }
+    ///         })
+    ///         .collect(),
+    /// );
+    /// let ok: Vec<u32> = out.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    /// assert_eq!(ok.len() + out.iter().filter(|r| r.is_err()).count(), 4);
+    /// ```
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    #[track_caller]
+    fn map_concurrent_retry_unordered<Fut, F>(
+        self,
+        workers: usize,
+        backoff: crate::Backoff,
+        f: F,
+    ) -> MapConcurrentRetryUnordered<Self, Fut, F, EveryError<Fut::Error>>
+    where
+        Self: Sized,
+        F: FnMut(&Self::Item) -> Fut,
+        Fut: TryFuture,
+    {
+        MapConcurrentRetryUnordered::new(self, workers, backoff, f)
+    }
+
     /// Maps each item to a stream and yields the items of the stream made from
     /// the **most recent** upstream item; a new upstream item drops the current
     /// inner stream (Rx's `switchMap`).

@@ -130,6 +130,9 @@ pub mod adapters {
     };
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
+    pub use crate::concurrent::{MapConcurrentRetry, MapConcurrentRetryUnordered};
+    #[cfg(feature = "time")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     pub use crate::failure::{EveryError, Restart, Retry};
     pub use crate::fan_in::{MergeAll, MergeWith, ZipLatest};
     pub use crate::fan_out::{Balance, Broadcast};

@@ -170,3 +170,22 @@ fn the_counter_sees_futures_util_task_nodes() {
         "{n} allocations for {MEASURED} items"
     );
 }
+
+/// Issue 20: no cost when nothing fails. The retrying maps keep the item in
+/// a reused slab entry and the attempt in a reused slot.
+#[cfg(feature = "time")]
+#[test]
+fn retrying_maps_allocate_nothing_per_item_when_nothing_fails() {
+    use std::time::Duration;
+    use stream_plus::Backoff;
+    let backoff = || Backoff::fixed(Duration::from_millis(1));
+    let ready_ok = |i: &u64| ready(Ok::<u64, ()>(*i));
+    let s = items().map_concurrent_retry(WORKERS, backoff(), ready_ok);
+    assert_eq!(allocations_after_warm_up(s), 0);
+    let s = Box::pin(items().map_concurrent_retry(WORKERS, backoff(), |i| ok(self_waking(*i))));
+    assert_eq!(allocations_after_warm_up(s), 0);
+    let s = Box::pin(
+        items().map_concurrent_retry_unordered(WORKERS, backoff(), |i| ok(self_waking(*i))),
+    );
+    assert_eq!(allocations_after_warm_up(s), 0);
+}

@@ -128,5 +128,20 @@ fn every_time_method_resolves_with_all_traits_in_scope() {
         assert!(StreamExt::next(&mut stream_plus::interval(d))
             .await
             .is_some());
+        let backoff = stream_plus::Backoff::fixed(d);
+        let ok = |x: &u8| futures::future::ready(Ok::<u8, ()>(*x));
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().map_concurrent_retry(1, backoff.clone(), ok)).await,
+            [Ok(1)]
+        );
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(
+                one()
+                    .map_concurrent_retry_unordered(1, backoff, ok)
+                    .retry_if(|_| true)
+            )
+            .await,
+            [Ok(1)]
+        );
     });
 }

@@ -6,6 +6,8 @@ mod blocking_pool;
 mod map_blocking;
 mod map_concurrent;
 mod map_concurrent_by_key;
+#[cfg(feature = "time")]
+mod map_concurrent_retry;
 mod map_concurrent_unordered;
 mod switch_map;
 mod try_map_concurrent;
@@ -17,6 +19,8 @@ pub use map_blocking::{
 };
 pub use map_concurrent::MapConcurrent;
 pub use map_concurrent_by_key::{MapConcurrentByKey, MapConcurrentByKeyUnordered};
+#[cfg(feature = "time")]
+pub use map_concurrent_retry::{MapConcurrentRetry, MapConcurrentRetryUnordered};
 pub use map_concurrent_unordered::MapConcurrentUnordered;
 pub use switch_map::SwitchMap;
 pub use try_map_concurrent::TryMapConcurrent;
