@@ -33,7 +33,7 @@ const N: u64 = 200_000;
 /// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 12] = [
+const KINDS: [(&str, &[usize]); 14] = [
     ("ordered/futures_buffered", &[1, 4, 64, 1024]),
     ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
     ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
@@ -55,6 +55,10 @@ const KINDS: [(&str, &[usize]); 12] = [
         "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered",
         &[64],
     ),
+    // Retrying maps when nothing fails: ours only, against the plain maps
+    // above (the `retry_none_fail` group of `benches/failure.rs` times them).
+    ("retry_ready/stream_plus_map_concurrent_retry", &[64]),
+    ("retry_self_waking/stream_plus_map_concurrent_retry", &[64]),
     ("sample_burst/futures_time_sample", &[1]),
     ("sample_burst/stream_plus_sample", &[1]),
 ];
@@ -71,6 +75,10 @@ fn expected(kind: &str) -> u64 {
 
 fn sum<S: Stream<Item = u64>>(s: S) -> u64 {
     block_on(s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))))
+}
+
+fn backoff() -> stream_plus::Backoff {
+    stream_plus::Backoff::fixed(Duration::from_millis(1))
 }
 
 /// Runs `kind` (one of KINDS) with `w` workers over N ready futures.
@@ -99,6 +107,15 @@ fn run(kind: &str, w: usize) -> u64 {
         "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered" => {
             sum(items.map_concurrent_by_key_unordered(w, |i| i % 256, self_waking))
         }
+        "retry_ready/stream_plus_map_concurrent_retry" => sum(items
+            .map_concurrent_retry(w, backoff(), |i| ready(Ok::<u64, ()>(*i)))
+            .map(|r| r.unwrap_or(0))),
+        "retry_self_waking/stream_plus_map_concurrent_retry" => sum(items
+            .map_concurrent_retry(w, backoff(), |i| {
+                let f = self_waking(*i);
+                async move { Ok::<u64, ()>(f.await) }
+            })
+            .map(|r| r.unwrap_or(0))),
         // A period of 1 ns: futures-time's interval (it has no flush at the
         // end) is due once the burst is drained.
         "sample_burst/futures_time_sample" => sum(futures_time::stream::StreamExt::sample(

@@ -27,12 +27,14 @@ FAMILIES = [
     ("Time", ("batch_", "space_", "debounce_", "throttle_", "sample_")),
     ("Fan-in and fan-out", ("merge_", "broadcast_", "balance_")),
     ("CPU stage (thread pool)", ("cpu_", "sleep_", "try_cpu_")),
+    ("Failures (retrying maps)", ("retry_",)),
 ]
 # Groups with several peers: the one each of ours is compared with (the others
 # still appear under "other points").
 PREFERRED_PEER = {
     "stall_": "futures_plain_chain",
     "keyed_2000": "hash_lanes_select_all",
+    "retry_some_fail": "retry_futures_in_map_concurrent_unordered",
 }
 SKIP = ("warm_up",)
 NO_PEER = {

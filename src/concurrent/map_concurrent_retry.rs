@@ -46,6 +46,8 @@ struct Retrying<Item, Fut: TryFuture, O> {
     // Entry indices of the items waiting out a backoff.
     backing_off: Vec<usize>,
     outputs: O,
+    // Attempts that finished in the last `poll_woken`, reused.
+    finished: Vec<(u64, Result<Fut::Ok, Fut::Error>)>,
     backoff: Backoff,
     clock: Clock,
     timer: Timer,
@@ -71,6 +73,7 @@ where
             free: Vec::new(),
             backing_off: Vec::new(),
             outputs: O::new(),
+            finished: Vec::new(),
             backoff,
             timer: clock.timer(),
             clock,
@@ -88,7 +91,7 @@ where
         (self.next_in - self.yielded) as usize
     }
 
-    /// Starts an attempt for entry `at` (polled once, like every start).
+    /// Starts a retry for entry `at` (polled once, like every start).
     fn start<F: FnMut(&Item) -> Fut, P: FnMut(&Fut::Error) -> bool>(
         &mut self,
         f: &mut F,
@@ -107,7 +110,45 @@ where
         }
     }
 
+    /// Starts the first attempt of a new item. The item goes into the slab
+    /// only if the attempt does not succeed at once: a call that succeeds on
+    /// its first poll costs no entry.
+    #[inline]
+    fn start_new<F: FnMut(&Item) -> Fut, P: FnMut(&Fut::Error) -> bool>(
+        &mut self,
+        f: &mut F,
+        retry_if: &mut P,
+        item: Item,
+    ) {
+        let seq = self.next_in;
+        self.next_in += 1;
+        // The entry it will have, if it needs one.
+        let at = self.free.last().copied().unwrap_or(self.entries.len());
+        let polled = self
+            .running
+            .start(|| Indexed::new(at as u64, f(&item).into_future()));
+        if let Poll::Ready((_, Ok(out))) = polled {
+            self.outputs.push(seq, Ok(out));
+            return;
+        }
+        let entry = Some(Entry {
+            seq,
+            item,
+            attempts: 1,
+            due: None,
+        });
+        if self.free.pop().is_some() {
+            self.entries[at] = entry;
+        } else {
+            self.entries.push(entry);
+        }
+        if let Poll::Ready((_, Err(e))) = polled {
+            self.finish(retry_if, at, Err(e));
+        }
+    }
+
     /// An attempt of entry `at` ended: its output is queued, or it backs off.
+    #[inline]
     fn finish<P: FnMut(&Fut::Error) -> bool>(
         &mut self,
         retry_if: &mut P,
@@ -173,25 +214,33 @@ where
     }
 
     /// Fills the free workers: due retries first, then new upstream items
-    /// while fewer than `2 x workers` are held.
+    /// while fewer than `2 x workers` are held (unless upstream already
+    /// returned `Pending` in this poll: it has our waker). Returns whether an
+    /// attempt was started that is still running.
     fn fill<St, F, P>(
         &mut self,
         mut stream: Pin<&mut St>,
         f: &mut F,
         retry_if: &mut P,
+        upstream_waits: &mut bool,
         cx: &mut Context<'_>,
-    ) where
+    ) -> bool
+    where
         St: Stream<Item = Item>,
         F: FnMut(&Item) -> Fut,
         P: FnMut(&Fut::Error) -> bool,
     {
+        let before = self.running.len();
         let mut pulled = 0u32;
         while self.running.len() < self.workers {
             if let Some(at) = self.due_retry() {
                 self.start(f, retry_if, at);
                 continue;
             }
-            if self.upstream_done || self.held() >= self.workers.saturating_mul(2) {
+            if *upstream_waits
+                || self.upstream_done
+                || self.held() >= self.workers.saturating_mul(2)
+            {
                 break;
             }
             if pulled == POLL_BUDGET {
@@ -201,47 +250,27 @@ where
             }
             pulled += 1;
             match stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(item)) => {
-                    let seq = self.next_in;
-                    self.next_in += 1;
-                    let entry = Some(Entry {
-                        seq,
-                        item,
-                        attempts: 0,
-                        due: None,
-                    });
-                    let at = match self.free.pop() {
-                        Some(at) => {
-                            self.entries[at] = entry;
-                            at
-                        }
-                        None => {
-                            self.entries.push(entry);
-                            self.entries.len() - 1
-                        }
-                    };
-                    self.start(f, retry_if, at);
-                }
+                Poll::Ready(Some(item)) => self.start_new(f, retry_if, item),
                 Poll::Ready(None) => self.upstream_done = true,
-                Poll::Pending => break,
+                Poll::Pending => *upstream_waits = true,
             }
         }
+        self.running.len() > before
     }
 
-    /// Polls the running attempts; `Ready(false)` when none runs.
+    /// Polls every woken attempt and handles those that finished.
+    #[inline]
     fn poll_running<P: FnMut(&Fut::Error) -> bool>(
         &mut self,
         retry_if: &mut P,
         cx: &mut Context<'_>,
-    ) -> Poll<bool> {
-        match self.running.poll_next(cx) {
-            Poll::Ready(Some((at, result))) => {
-                self.finish(retry_if, at as usize, result);
-                Poll::Ready(true)
-            }
-            Poll::Ready(None) => Poll::Ready(false),
-            Poll::Pending => Poll::Pending,
+    ) {
+        let mut finished = core::mem::take(&mut self.finished);
+        self.running.poll_woken(cx, &mut finished);
+        for (at, result) in finished.drain(..) {
+            self.finish(retry_if, at as usize, result);
         }
+        self.finished = finished;
     }
 
     /// Arms the timer for the earliest backoff. `Ready` when one is due now.
@@ -275,49 +304,36 @@ where
             return Poll::Ready(None);
         }
         let mut budget = Budget::new();
+        let mut upstream_waits = false;
         loop {
-            // Every woken attempt first.
-            while let Poll::Ready(true) = self.poll_running(retry_if, cx) {}
+            // Every woken attempt first (this also registers our waker with
+            // the attempts started below).
+            self.poll_running(retry_if, cx);
             if let Some(out) = self.outputs.pop() {
                 self.yielded += 1;
                 // Eager refill before the consumer gets the output.
-                self.fill(stream.as_mut(), f, retry_if, cx);
+                self.fill(stream.as_mut(), f, retry_if, &mut upstream_waits, cx);
                 return Poll::Ready(Some(out));
             }
-            self.fill(stream.as_mut(), f, retry_if, cx);
-            if self.outputs.ready() {
+            let started = self.fill(stream.as_mut(), f, retry_if, &mut upstream_waits, cx);
+            // Finished at once, or started and perhaps woken already: look again.
+            let again = self.outputs.ready() || started
+                // A due retry matters only to a free worker; a busy one's end
+                // wakes us, and `fill` then starts the retry.
+                || (self.running.len() < self.workers && self.poll_backoffs(cx).is_ready());
+            if again {
                 if !budget.spend(cx) {
                     return Poll::Pending;
                 }
                 continue;
             }
-            // Registers our waker with the attempts, the new ones included,
-            // and with the timer of the earliest backoff.
-            let running = self.poll_running(retry_if, cx);
-            // A due retry matters only to a free worker; a busy one's end
-            // wakes us, and `fill` then starts the retry.
-            let backoff = if self.running.len() < self.workers {
-                self.poll_backoffs(cx)
-            } else {
-                Poll::Pending
-            };
-            match running {
-                Poll::Ready(true) => {}
-                _ if backoff.is_ready() => {}
-                Poll::Ready(false) => {
-                    if self.upstream_done && self.held() == 0 {
-                        self.done = true;
-                        return Poll::Ready(None);
-                    }
-                    // Upstream, or the timer, has our waker; or the bound
-                    // stops the pulling until an output is taken.
-                    return Poll::Pending;
-                }
-                Poll::Pending => return Poll::Pending,
+            if self.upstream_done && self.held() == 0 {
+                self.done = true;
+                return Poll::Ready(None);
             }
-            if !budget.spend(cx) {
-                return Poll::Pending;
-            }
+            // The attempts, upstream or the timer have our waker; or the
+            // bound stops the pulling until an output is taken.
+            return Poll::Pending;
         }
     }
 

@@ -147,6 +147,49 @@ impl<Fut: Future> Slots<Fut> {
         Poll::Pending
     }
 
+    /// Polls the futures woken since their last poll (what is left of the
+    /// current round, or else one new round: each at most once) and pushes
+    /// the output of each that finishes to `done`: what
+    /// [`poll_next`](Self::poll_next) does for one output, for all of them
+    /// with one registration. A future that wakes itself while polled is
+    /// polled again in the next call. With nothing running it does nothing,
+    /// not even register the task's waker: a caller that then starts futures
+    /// and returns `Pending` must call it again (a caller that returns
+    /// `Ready` is polled again anyway, and the marks of its futures' wake-ups
+    /// wait for that poll).
+    #[inline(always)]
+    pub(crate) fn poll_woken(&mut self, cx: &mut Context<'_>, done: &mut Vec<Fut::Output>) {
+        if self.running == 0 {
+            return;
+        }
+        self.woken.register(cx.waker());
+        let mut fresh = false;
+        while self.running > 0 {
+            let index = match self.woken.next_in_round() {
+                Some(index) => index,
+                None if !fresh && self.woken.take_round() => {
+                    fresh = true;
+                    continue;
+                }
+                None => return,
+            };
+            let Some(slot) = self.slots.get_mut(index) else {
+                continue;
+            };
+            if slot.fut.is_none() {
+                continue;
+            }
+            let guard = Unwind { slots: self, index };
+            let polled = poll_slot(&mut guard.slots.slots[index]);
+            core::mem::forget(guard);
+            if let Poll::Ready(out) = polled {
+                self.free.push(index);
+                self.running -= 1;
+                done.push(out);
+            }
+        }
+    }
+
     /// Drops every running future whose `keep` is false, at once.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Fut) -> bool) {
         for (index, slot) in self.slots.iter_mut().enumerate() {

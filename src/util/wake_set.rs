@@ -141,13 +141,8 @@ impl WakeSet {
     #[inline]
     pub(crate) fn next(&mut self) -> Option<usize> {
         loop {
-            while let Some(&w) = self.round.get(self.cursor) {
-                let bits = self.local[w];
-                if bits != 0 {
-                    self.local[w] = bits & (bits - 1);
-                    return Some(w * WORD + bits.trailing_zeros() as usize);
-                }
-                self.cursor += 1;
+            if let Some(index) = self.next_in_round() {
+                return Some(index);
             }
             if !self.take_round() {
                 return None;
@@ -155,9 +150,24 @@ impl WakeSet {
         }
     }
 
+    /// The next woken slot of the current round; `None` once it is over
+    /// (slots woken since wait for [`take_round`](Self::take_round)).
+    #[inline]
+    pub(crate) fn next_in_round(&mut self) -> Option<usize> {
+        while let Some(&w) = self.round.get(self.cursor) {
+            let bits = self.local[w];
+            if bits != 0 {
+                self.local[w] = bits & (bits - 1);
+                return Some(w * WORD + bits.trailing_zeros() as usize);
+            }
+            self.cursor += 1;
+        }
+        None
+    }
+
     /// Takes the bits set since the last round into `local`, and lists the
     /// words that got some in `round`. Returns whether there were any.
-    fn take_round(&mut self) -> bool {
+    pub(crate) fn take_round(&mut self) -> bool {
         self.round.clear();
         self.cursor = 0;
         if self.shared.summary.load(Ordering::Relaxed) == 0 {
