@@ -77,6 +77,7 @@ fn sum<S: Stream<Item = u64>>(s: S) -> u64 {
     block_on(s.fold(0u64, |acc, x| ready(acc.wrapping_add(x))))
 }
 
+#[cfg(feature = "time")]
 fn backoff() -> stream_plus::Backoff {
     stream_plus::Backoff::fixed(Duration::from_millis(1))
 }
@@ -107,9 +108,11 @@ fn run(kind: &str, w: usize) -> u64 {
         "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered" => {
             sum(items.map_concurrent_by_key_unordered(w, |i| i % 256, self_waking))
         }
+        #[cfg(feature = "time")]
         "retry_ready/stream_plus_map_concurrent_retry" => sum(items
             .map_concurrent_retry(w, backoff(), |i| ready(Ok::<u64, ()>(*i)))
             .map(|r| r.unwrap_or(0))),
+        #[cfg(feature = "time")]
         "retry_self_waking/stream_plus_map_concurrent_retry" => sum(items
             .map_concurrent_retry(w, backoff(), |i| {
                 let f = self_waking(*i);

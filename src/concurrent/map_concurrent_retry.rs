@@ -47,7 +47,7 @@ struct Retrying<Item, Fut: TryFuture, O> {
     backing_off: Vec<usize>,
     outputs: O,
     // Attempts that finished in the last `poll_woken`, reused.
-    finished: Vec<(u64, Result<Fut::Ok, Fut::Error>)>,
+    finished: Vec<Attempt<Fut>>,
     backoff: Backoff,
     clock: Clock,
     timer: Timer,
@@ -57,6 +57,12 @@ struct Retrying<Item, Fut: TryFuture, O> {
     upstream_done: bool,
     done: bool,
 }
+
+/// A finished attempt: its entry's index and its result.
+type Attempt<Fut> = (
+    u64,
+    Result<<Fut as TryFuture>::Ok, <Fut as TryFuture>::Error>,
+);
 
 type Output<Item, Fut> = Result<<Fut as TryFuture>::Ok, Failed<Item, <Fut as TryFuture>::Error>>;
 

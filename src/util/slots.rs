@@ -157,6 +157,7 @@ impl<Fut: Future> Slots<Fut> {
     /// and returns `Pending` must call it again (a caller that returns
     /// `Ready` is polled again anyway, and the marks of its futures' wake-ups
     /// wait for that poll).
+    #[cfg(feature = "time")]
     #[inline(always)]
     pub(crate) fn poll_woken(&mut self, cx: &mut Context<'_>, done: &mut Vec<Fut::Output>) {
         if self.running == 0 {
