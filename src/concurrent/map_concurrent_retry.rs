@@ -271,6 +271,9 @@ where
         retry_if: &mut P,
         cx: &mut Context<'_>,
     ) {
+        if self.running.len() == 0 {
+            return;
+        }
         let mut finished = core::mem::take(&mut self.finished);
         self.running.poll_woken(cx, &mut finished);
         for (at, result) in finished.drain(..) {
