@@ -123,20 +123,10 @@ impl<Fut: Future> Slots<Fut> {
         self.woken.register(cx.waker());
         let mut polls = 0;
         while let Some(index) = self.woken.next() {
-            let Some(slot) = self.slots.get_mut(index) else {
-                continue;
-            };
-            if slot.fut.is_none() {
-                // Woken after its future finished or was dropped.
-                continue;
-            }
-            let guard = Unwind { slots: self, index };
-            let polled = poll_slot(&mut guard.slots.slots[index]);
-            core::mem::forget(guard);
-            if let Poll::Ready(out) = polled {
-                self.free.push(index);
-                self.running -= 1;
-                return Poll::Ready(Some(out));
+            match self.poll_woken_slot(index) {
+                Some(Poll::Ready(out)) => return Poll::Ready(Some(out)),
+                Some(Poll::Pending) => {}
+                None => continue,
             }
             polls += 1;
             if polls >= self.running {
@@ -174,21 +164,28 @@ impl<Fut: Future> Slots<Fut> {
                 }
                 None => return,
             };
-            let Some(slot) = self.slots.get_mut(index) else {
-                continue;
-            };
-            if slot.fut.is_none() {
-                continue;
-            }
-            let guard = Unwind { slots: self, index };
-            let polled = poll_slot(&mut guard.slots.slots[index]);
-            core::mem::forget(guard);
-            if let Poll::Ready(out) = polled {
-                self.free.push(index);
-                self.running -= 1;
+            if let Some(Poll::Ready(out)) = self.poll_woken_slot(index) {
                 done.push(out);
             }
         }
+    }
+
+    /// Polls slot `index`, which was woken; a future that finishes frees it.
+    /// `None`: the slot holds no future (woken after its future finished or
+    /// was dropped), so nothing was polled.
+    #[inline(always)]
+    fn poll_woken_slot(&mut self, index: usize) -> Option<Poll<Fut::Output>> {
+        if self.slots.get(index)?.fut.is_none() {
+            return None;
+        }
+        let guard = Unwind { slots: self, index };
+        let polled = poll_slot(&mut guard.slots.slots[index]);
+        core::mem::forget(guard);
+        if polled.is_ready() {
+            self.free.push(index);
+            self.running -= 1;
+        }
+        Some(polled)
     }
 
     /// Drops every running future whose `keep` is false, at once.
