@@ -378,6 +378,36 @@ fn slots_wake_set_two_threads() {
     });
 }
 
+/// The retrying maps drain their slots with `Slots::poll_woken` (one
+/// registration, one round a call) rather than `poll_next`: two attempts in
+/// two slots of one word, woken from two threads while the consumer drains.
+/// Both outputs come out once and the stream ends. (Nothing fails here, so no
+/// timer is armed.)
+#[test]
+fn slots_poll_woken_two_threads() {
+    model(|| {
+        let (tx1, rx1) = channel(0);
+        let (tx2, rx2) = channel(0);
+        let first = producer(tx1, vec![1]);
+        let second = producer(tx2, vec![2]);
+        let rxs = vec![
+            std::sync::Mutex::new(Some(rx1)),
+            std::sync::Mutex::new(Some(rx2)),
+        ];
+        let backoff = crate::Backoff::fixed(std::time::Duration::from_secs(1));
+        let mut outs =
+            stream::iter([0usize, 1]).map_concurrent_retry_unordered(2, backoff, move |&i| {
+                let mut rx = rxs[i].lock().unwrap().take().expect("one attempt per item");
+                async move { Ok::<_, ()>(poll_fn(|cx| rx.poll_recv(cx)).await) }
+            });
+        let mut got: Vec<_> = collect(&mut outs).into_iter().map(Result::unwrap).collect();
+        got.sort_unstable();
+        assert_eq!(got, [Some(1), Some(2)]);
+        first.join().unwrap();
+        second.join().unwrap();
+    });
+}
+
 /// The same engine, one future woken twice: from another thread while the
 /// consumer polls, and by itself. The ordered map yields its output once.
 #[test]
