@@ -390,7 +390,7 @@ fn slots_poll_woken_two_threads() {
         let (tx2, rx2) = channel(0);
         let first = producer(tx1, vec![1]);
         let second = producer(tx2, vec![2]);
-        let rxs = vec![
+        let rxs = [
             std::sync::Mutex::new(Some(rx1)),
             std::sync::Mutex::new(Some(rx2)),
         ];
