@@ -887,6 +887,86 @@ pub trait StreamExtPlus: Stream {
         DedupByKey::new(self, f)
     }
 
+    /// Yields the same items, unchanged, and counts in `stats`, under `name`,
+    /// where the time of the stage this stream is goes: **busy**,
+    /// **backpressured** or **idle**, like Flink's per-operator figures, so you
+    /// can tell which stage holds a pipeline back.
+    ///
+    /// The stage is the stream `observe` wraps, from the nearest observed point
+    /// upstream of it in the same [`Stats`](crate::Stats) (or from the source).
+    /// From its first poll on, its time counts as:
+    ///
+    /// - **backpressured** while it has yielded an item and has not been polled
+    ///   again (the next stage is not asking);
+    /// - **idle** while it has returned `Pending` and the observed point
+    ///   upstream of it is waiting too (it waits for its input);
+    /// - **busy** otherwise: while it has returned `Pending` with input to work
+    ///   on (its own futures, timers or I/O hold it up), or while it is inside
+    ///   a poll.
+    ///
+    /// Where a stage's own work overlaps its waiting for input (futures in
+    /// flight while its input waits, as inside `map_concurrent` or `stage`),
+    /// the time is idle: the stage could do more if it had input. Its
+    /// `in_flight` and `workers` say how busy its workers are: the concurrent
+    /// stages (`map_concurrent*`, `map_concurrent_by_key*`,
+    /// `map_concurrent_retry*`, `map_blocking*` and their `try_` forms) have an
+    /// inherent `observe` that reports them; for any other stream they are 0.
+    ///
+    /// **Which point is upstream.** The observed point that this one's inner
+    /// stream polls (found on the first poll, whatever unobserved adapters lie
+    /// between them). A point whose input is a [`stage`](StreamExtPlus::stage)
+    /// boundary takes the point created just before it in the same `Stats`
+    /// (for a chain built left to right, the last point of the stage before).
+    /// A point with none, or with several (fan-in, `merge_with`), counts all
+    /// its waiting as busy.
+    ///
+    /// **Cost.** No lock on the way of an item: a point keeps its counters with
+    /// plain stores. The clock is read on the first poll, around each
+    /// `Pending`, at the end, and for one item in every 64 of a run of ready
+    /// items; the rest of such a run is split between busy and backpressured as
+    /// that item's times were. Times come from the crate's clock, so under
+    /// `test_util::VirtualClock` the figures are exact (no time passes inside a
+    /// poll there).
+    ///
+    /// The adapter keeps its own clone of the handle. Observing two streams
+    /// under one name adds them up. When the stream ends or is dropped, its
+    /// point stops counting and keeps its totals. With feature `metrics`, each
+    /// point also records to the `metrics` facade's global recorder (install the
+    /// recorder before building the pipeline): counters
+    /// `stream_plus_items_total`, `stream_plus_busy_seconds_total`,
+    /// `stream_plus_backpressured_seconds_total`, `stream_plus_idle_seconds_total`
+    /// (whole seconds: the facade's counters are integers) and gauges
+    /// `stream_plus_in_flight` and `stream_plus_workers`, each with the label
+    /// `stage`, reported at most every 100 ms and at the end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::executor::block_on;
+    /// use futures::stream::{self, StreamExt};
+    /// use stream_plus::{Stats, StreamExtPlus};
+    ///
+    /// let stats = Stats::new();
+    /// let total: u64 = block_on(
+    ///     stream::iter(0..100u64)
+    ///         .observe(&stats, "numbers")
+    ///         .map(|x| x * x)
+    ///         .observe(&stats, "squares")
+    ///         .fold(0, |acc, x| async move { acc + x }),
+    /// );
+    /// assert_eq!(total, 328_350);
+    /// for stage in stats.snapshot() {
+    ///     assert_eq!(stage.items, 100);
+    ///     println!("{}: {:.0}% busy", stage.name, 100.0 * stage.busy_ratio());
+    /// }
+    /// ```
+    fn observe(self, stats: &crate::Stats, name: impl Into<String>) -> Observe<Self>
+    where
+        Self: Sized,
+    {
+        Observe::new(self, stats, name.into())
+    }
+
     /// Yields an item only once `quiet` has passed with no newer item; a newer
     /// item replaces the pending one (Rx's `debounceTime`).
     ///

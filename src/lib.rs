@@ -85,6 +85,7 @@ mod fan_in;
 mod fan_out;
 mod flow;
 mod misc;
+mod observe;
 #[cfg(feature = "time")]
 mod time;
 mod util;
@@ -110,6 +111,7 @@ pub mod test_util {
 pub use ext::{StreamExtPlus, TryStreamExtPlus};
 pub use fan_in::merge_all;
 pub use flow::Overflow;
+pub use observe::{StageStats, Stats};
 
 // The README's examples compile and run as doctests (they use the default features).
 #[cfg(all(doctest, feature = "time", feature = "blocking"))]
@@ -138,6 +140,7 @@ pub mod adapters {
     pub use crate::fan_out::{Balance, Broadcast};
     pub use crate::flow::{BufferWith, Decoupled, Driver, StageDrivers, StageInput, Staged};
     pub use crate::misc::{Dedup, DedupByKey};
+    pub use crate::observe::Observe;
     #[cfg(feature = "time")]
     #[cfg_attr(docsrs, doc(cfg(feature = "time")))]
     pub use crate::time::{

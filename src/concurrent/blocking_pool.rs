@@ -267,6 +267,15 @@ where
         self.done
     }
 
+    /// Calls of `f` running now.
+    pub(crate) fn in_flight(&self) -> usize {
+        lock_ignoring_poison(&self.shared.state).running
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
+
     /// Items taken from upstream and not yet yielded.
     fn held(&self) -> usize {
         (self.next_in - self.yielded) as usize

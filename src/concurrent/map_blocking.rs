@@ -93,6 +93,18 @@ macro_rules! blocking_adapter {
             pub fn get_pin_mut(self: Pin<&mut Self>) -> Pin<&mut St> {
                 self.project().stream
             }
+
+            /// How many calls of `f` are running now (at most `workers`).
+            pub fn in_flight(&self) -> usize {
+                self.pool.in_flight()
+            }
+
+            /// The configured workers.
+            pub fn workers(&self) -> usize {
+                self.pool.workers()
+            }
+
+            crate::observe::observe_with_gauges!(Self::workers);
         }
 
         impl<St, F, U> Stream for $name<St, F, U>
@@ -161,6 +173,18 @@ macro_rules! try_blocking_adapter {
             }
 
             crate::util::wrapped_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Queued items are dropped without a call; running calls finish on the pool and their results are discarded.");
+
+            /// How many calls of `f` are running now (at most `workers`).
+            pub fn in_flight(&self) -> usize {
+                self.pool.in_flight()
+            }
+
+            /// The configured workers.
+            pub fn workers(&self) -> usize {
+                self.pool.workers()
+            }
+
+            crate::observe::observe_with_gauges!(Self::workers);
         }
 
         impl<St, F, U> Stream for $name<St, F, U>

@@ -280,6 +280,13 @@ macro_rules! keyed_adapter {
                 self.engine.running_keys.len()
             }
 
+            /// The configured workers.
+            pub fn workers(&self) -> usize {
+                self.engine.workers
+            }
+
+            crate::observe::observe_with_gauges!(Self::workers);
+
             /// How many items taken from upstream wait for their key to be free.
             pub fn waiting_for_key(&self) -> usize {
                 self.engine.waiting.len()

@@ -453,6 +453,13 @@ macro_rules! retry_adapter {
                 self.engine.running.len()
             }
 
+            /// The configured workers.
+            pub fn workers(&self) -> usize {
+                self.engine.workers
+            }
+
+            crate::observe::observe_with_gauges!(Self::workers);
+
             /// How many items wait out a backoff now (holding no worker).
             pub fn backing_off(&self) -> usize {
                 self.engine.backing_off.len()

@@ -81,6 +81,13 @@ where
         self.running.len()
     }
 
+    /// The configured workers.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    crate::observe::observe_with_gauges!(Self::workers);
+
     crate::util::wrapped_stream_accessors!(stream: St, "Consumes the adapter and returns the underlying stream. Running futures and finished outputs not yet yielded are dropped.");
 }
 

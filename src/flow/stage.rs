@@ -291,7 +291,9 @@ impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
         let mut round = 0;
         loop {
             this.task.polling.swap(true, Ordering::Relaxed);
-            let self_woken = pipeline.drivers.as_mut().poll_woken();
+            // The drivers are not the upstream of whatever observed point wraps
+            // `Staged`: they run outside it.
+            let self_woken = crate::observe::detached(|| pipeline.drivers.as_mut().poll_woken());
             let polled = pipeline.last.as_mut().poll_next(cx);
             // An RMW, for the handshake of the module docs.
             this.task.polling.swap(false, Ordering::AcqRel);
@@ -358,6 +360,7 @@ impl<T> Stream for StageInput<T> {
     type Item = T;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        crate::observe::note_boundary();
         self.receiver.poll_recv(cx)
     }
 

@@ -9,7 +9,7 @@
 pub(crate) use std::sync::Condvar;
 #[cfg(not(all(test, stream_plus_loom)))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{fence, AtomicBool, AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
@@ -17,7 +17,7 @@ pub(crate) use std::sync::{
 pub(crate) use loom::sync::Condvar;
 #[cfg(all(test, stream_plus_loom))]
 pub(crate) use loom::sync::{
-    atomic::{AtomicBool, AtomicU64, Ordering},
+    atomic::{fence, AtomicBool, AtomicU64, Ordering},
     Arc, Mutex, MutexGuard,
 };
 
