@@ -33,7 +33,7 @@ const N: u64 = 200_000;
 /// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 14] = [
+const KINDS: [(&str, &[usize]); 16] = [
     ("ordered/futures_buffered", &[1, 4, 64, 1024]),
     ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
     ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
@@ -61,6 +61,9 @@ const KINDS: [(&str, &[usize]); 14] = [
     ("retry_self_waking/stream_plus_map_concurrent_retry", &[64]),
     ("sample_burst/futures_time_sample", &[1]),
     ("sample_burst/stream_plus_sample", &[1]),
+    // One observed point over ready items (`benches/observe.rs` times it).
+    ("observe_ready/without_a_point", &[1]),
+    ("observe_ready/stream_plus_observe", &[1]),
 ];
 
 /// What `run` returns: the sum of the items, or for `sample`, the last item
@@ -129,6 +132,10 @@ fn run(kind: &str, w: usize) -> u64 {
         "sample_burst/stream_plus_sample" => {
             sum(items.map(black_box).sample(Duration::from_nanos(1)))
         }
+        "observe_ready/without_a_point" => sum(items.map(black_box)),
+        "observe_ready/stream_plus_observe" => sum(items
+            .map(black_box)
+            .observe(&stream_plus::Stats::new(), "ready")),
         other => unreachable!("not a workload: {other}"),
     }
 }

@@ -2,8 +2,13 @@
 //!
 //! ```text
 //! cargo run --release --example dupes -- [DIR] [--runtime smol|tokio|async-std]
-//!     [--workers N] [--io N] [--min-size BYTES] [--no-progress] [--summary-only]
+//!     [--workers N] [--io N] [--min-size BYTES] [--no-progress] [--summary-only] [--stats]
 //! ```
+//!
+//! `--stats` observes each stage (`observe`) and prints, every second on
+//! stderr and for the whole run after the summary, one line per stage: its
+//! items, a bar of busy / backpressured / idle time, its running calls and
+//! workers, and the bottleneck (see `common/live_view.rs`).
 //!
 //! The pipeline, one stream from the walk to the groups:
 //!
@@ -45,6 +50,7 @@ use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
 
 mod common;
+use common::live_view::LiveView;
 use common::Runtime;
 
 /// Bytes hashed in the first pass; files no larger than this are done after it.
@@ -64,10 +70,12 @@ struct Options {
     min_size: u64,
     progress: bool,
     summary_only: bool,
+    /// `--stats`: each stage observed here.
+    stages: Option<stream_plus::Stats>,
 }
 
 const USAGE: &str = "usage: dupes [DIR] [--runtime smol|tokio|async-std] [--workers N] [--io N] \
-                     [--min-size BYTES] [--no-progress] [--summary-only]";
+                     [--min-size BYTES] [--no-progress] [--summary-only] [--stats]";
 
 impl Options {
     fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -79,6 +87,7 @@ impl Options {
             min_size: 1,
             progress: io::stderr().is_terminal(),
             summary_only: false,
+            stages: None,
         };
         let mut root = None;
         while let Some(arg) = args.next() {
@@ -93,6 +102,7 @@ impl Options {
                 }
                 "--no-progress" => opts.progress = false,
                 "--summary-only" => opts.summary_only = true,
+                "--stats" => opts.stages = Some(stream_plus::Stats::new()),
                 "-h" | "--help" => {
                     println!("{USAGE}");
                     std::process::exit(0);
@@ -251,11 +261,15 @@ where
     let st = stats.clone();
     let mut inodes = HashSet::new();
     let min_size = opts.min_size;
+    // Without `--stats` the points count into a handle nobody reads.
+    let stages = opts.stages.clone().unwrap_or_default();
     let sized = paths
+        .observe(&stages, "walk")
         .map_concurrent_unordered(opts.io, |path| async move {
             let meta = async_fs::symlink_metadata(&path).await;
             (path, meta)
         })
+        .observe(&stages, "metadata")
         .filter_map(move |(path, meta)| {
             future::ready(match meta {
                 Err(err) => {
@@ -287,6 +301,7 @@ where
             let head = hash_head(&f.path);
             (f, head)
         })
+        .observe(&stages, "head hash")
         .filter_map(move |(f, head)| {
             future::ready(match head {
                 Ok(head) => {
@@ -313,6 +328,7 @@ where
             };
             (f, full)
         })
+        .observe(&stages, "full hash")
         .filter_map(move |(f, full)| {
             future::ready(match full {
                 Ok((_, read)) if f.size > HEAD && read != f.size => {
@@ -381,7 +397,25 @@ async fn run(opts: Options, interrupt: impl Future<Output = ()> + Send + 'static
     let stats = Arc::new(Stats::default());
     let paths = walk(&opts.root, stats.clone());
     let show = opts.progress;
-    let job = pin!(find_dupes(paths, opts, stats.clone(), interrupt));
+    let stages = opts.stages.clone();
+    let job = find_dupes(paths, opts, stats.clone(), interrupt);
+    // With `--stats`, the live view every second on stderr beside the job.
+    let job = pin!(async move {
+        let Some(stages) = stages else {
+            return job.await;
+        };
+        let mut view = LiveView::new(&stages);
+        let live = stream_plus::interval(Duration::from_secs(1))
+            .skip(1)
+            .for_each(move |_| {
+                eprintln!("\r\x1b[2K{}", view.frame().join("\n"));
+                future::ready(())
+            });
+        match future::select(pin!(job), pin!(live)).await {
+            Either::Left((report, _)) => report,
+            Either::Right(((), _)) => unreachable!("interval never ends"),
+        }
+    });
     if !show {
         return job.await;
     }
@@ -472,6 +506,12 @@ fn print_report(report: &Report, opts: &Options, out: &mut impl Write) -> io::Re
     if warnings > 0 {
         writeln!(out, "{warnings} warnings: those paths were skipped")?;
     }
+    if let Some(stages) = &opts.stages {
+        writeln!(out, "stages, whole run:")?;
+        for line in LiveView::whole_run(stages) {
+            writeln!(out, "  {line}")?;
+        }
+    }
     Ok(())
 }
 
@@ -515,6 +555,7 @@ mod tests {
             min_size: 1,
             progress: false,
             summary_only: true,
+            stages: None,
         }
     }
 
@@ -705,6 +746,45 @@ mod tests {
             assert_eq!(report.sets.len(), 1, "on {rt:?}");
             assert!(report.stats.files.load(Relaxed) >= 100, "on {rt:?}");
         }
+    }
+
+    /// `--stats`: the summary has a line per stage, with what went through it.
+    #[test]
+    fn stats_show_every_stage_and_what_went_through_it() {
+        let (dir, expected) = tree();
+        let stages = stream_plus::Stats::new();
+        let opts = Options {
+            stages: Some(stages.clone()),
+            ..opts(dir.path(), Runtime::Smol)
+        };
+        let report = dupes(opts.clone(), future::pending());
+        assert_eq!(report.sets, expected);
+        let mut out = Vec::new();
+        print_report(&report, &opts, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = out
+            .lines()
+            .skip_while(|l| !l.starts_with("stages"))
+            .collect();
+        assert_eq!(lines.len(), 5, "{out}");
+        for (line, stage) in lines[1..]
+            .iter()
+            .zip(["walk", "metadata", "head hash", "full hash"])
+        {
+            assert!(line.trim_start().starts_with(stage), "{out}");
+        }
+        assert_eq!(
+            lines.iter().filter(|l| l.contains("<- bottleneck")).count(),
+            1,
+            "{out}"
+        );
+        let snap = stages.snapshot();
+        let files = report.stats.files.load(Relaxed);
+        assert_eq!(snap[1].items, files, "{snap:?}");
+        assert_eq!(snap[1].workers, 8);
+        assert_eq!(snap[2].workers, 2);
+        // 2 bigs + 2 of their lookalikes + 4 smalls of 5 bytes go to the head hash.
+        assert_eq!(snap[2].items, report.stats.candidates.load(Relaxed));
     }
 
     #[test]

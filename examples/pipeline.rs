@@ -1,8 +1,13 @@
 //! The classic streaming pipeline, end to end.
 //!
 //! ```text
-//! cargo run --release --example pipeline -- [--seconds N] [--runtime smol|tokio|async-std]
+//! cargo run --release --example pipeline -- [--seconds N] [--runtime smol|tokio|async-std] [--stats]
 //! ```
+//!
+//! With `--stats`, every stage is observed (`observe`, one `Stats`) and each
+//! report window also prints one line per stage: items per second, a bar of
+//! its busy / backpressured / idle time in the window, its running futures and
+//! workers, and which stage is the bottleneck (see `common/live_view.rs`).
 //!
 //! ```text
 //! bursty source of log lines
@@ -33,9 +38,10 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stream_plus::StreamExtPlus;
+use stream_plus::{Stats, StreamExtPlus};
 
 mod common;
+use common::live_view::LiveView;
 use common::Runtime;
 
 /// A parsed, enriched log line.
@@ -64,6 +70,8 @@ struct Config {
     /// Time the sink takes per batch (plus 0.2 ms per line).
     sink_base: Duration,
     report_every: Duration,
+    /// Observe every stage here, and print the live view with each window.
+    stats: Option<Stats>,
 }
 
 impl Default for Config {
@@ -79,6 +87,7 @@ impl Default for Config {
             channel: 16,
             sink_base: Duration::from_millis(40),
             report_every: Duration::from_secs(1),
+            stats: None,
         }
     }
 }
@@ -212,9 +221,15 @@ where
     let t = totals.clone();
     let t2 = totals.clone();
     let sink_base = cfg.sink_base;
+    // Without `--stats` the points go to a `Stats` nobody reads: the same
+    // pipeline either way, at a cost of a few nanoseconds per item.
+    let stats = cfg.stats.clone().unwrap_or_default();
+    let mut view = cfg.stats.as_ref().map(LiveView::new);
     let written = source(&cfg, totals.clone())
         .take_until(shutdown)
+        .observe(&stats, "source")
         .map_concurrent(cfg.workers, parse_and_enrich)
+        .observe(&stats, "parse")
         .filter_map(move |parsed| {
             future::ready(match parsed {
                 Ok(event) => Some(event),
@@ -225,15 +240,18 @@ where
             })
         })
         .batch_timeout(cfg.batch_max, cfg.batch_timeout)
+        .observe(&stats, "batch")
         .inspect(move |_| {
             t2.batches_made.fetch_add(1, Relaxed);
         })
         // Everything above keeps moving while a batch is being written.
         .stage(cfg.channel, move |batches| {
-            batches.then(move |batch| async move {
-                write_batch(&batch, sink_base).await;
-                batch
-            })
+            batches
+                .then(move |batch| async move {
+                    write_batch(&batch, sink_base).await;
+                    batch
+                })
+                .observe(&stats, "write")
         });
 
     enum Msg {
@@ -258,6 +276,11 @@ where
             }
             Msg::Tick => {
                 report(window.line("window", start.elapsed(), backlog(&totals)));
+                if let Some(view) = &mut view {
+                    view.frame()
+                        .into_iter()
+                        .for_each(|l| report(format!("stats  {l}")));
+                }
                 window = Window::default();
                 windows += 1;
             }
@@ -273,6 +296,10 @@ fn main() {
     let mut seconds = 10u64;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--stats" {
+            cfg.stats = Some(Stats::new());
+            continue;
+        }
         let value = args.next();
         let parsed = match (arg.as_str(), value.as_deref()) {
             ("--seconds", Some(v)) => v.parse().map(|s| seconds = s).map_err(|e| e.to_string()),
@@ -281,7 +308,7 @@ fn main() {
         };
         if let Err(msg) = parsed {
             eprintln!(
-                "{msg}\nusage: pipeline [--seconds N] [--runtime {}]",
+                "{msg}\nusage: pipeline [--seconds N] [--runtime {}] [--stats]",
                 Runtime::NAMES
             );
             std::process::exit(2);
@@ -303,6 +330,7 @@ fn main() {
     };
     let totals = Arc::new(Totals::default());
     let runtime = cfg.runtime;
+    let stats = cfg.stats.clone();
     runtime.block_on(run(cfg, totals.clone(), shutdown, |line| {
         println!("{line}")
     }));
@@ -319,6 +347,12 @@ fn main() {
             "LOST LINES"
         }
     );
+    if let Some(stats) = stats {
+        println!("whole run:");
+        for line in LiveView::whole_run(&stats) {
+            println!("stats  {line}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -395,6 +429,65 @@ mod tests {
                 .sum();
             assert_eq!(summed, written, "on {rt:?}");
         }
+    }
+
+    /// `--stats` on a pipeline built to have a slow sink: every window names
+    /// the stage that holds it back, and so does the whole run's figure.
+    #[test]
+    fn the_live_view_names_the_slow_stage() {
+        let stats = Stats::new();
+        let cfg = Config {
+            // Each write takes 30 ms and a batch holds at most 8 lines, so the
+            // sink can write about 270 lines a second, far fewer than come.
+            sink_base: Duration::from_millis(30),
+            batch_max: 8,
+            report_every: Duration::from_millis(200),
+            stats: Some(stats.clone()),
+            ..quick(Runtime::Smol)
+        };
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let totals = Arc::new(Totals::default());
+        let t = totals.clone();
+        let shutdown = async move {
+            while t.produced.load(Relaxed) < 1500 {
+                async_io::Timer::after(Duration::from_millis(5)).await;
+            }
+        };
+        Runtime::Smol.block_on(run(cfg, totals, shutdown, move |l| {
+            sink.lock().unwrap().push(l)
+        }));
+        let lines = lines.lock().unwrap();
+        let frames: Vec<&String> = lines.iter().filter(|l| l.starts_with("stats")).collect();
+        assert!(frames.len() >= 8, "{lines:#?}");
+        for stage in ["source", "parse", "batch", "write"] {
+            assert!(
+                frames.iter().any(|l| l.contains(stage)),
+                "{stage} missing: {frames:#?}"
+            );
+        }
+        let marked: Vec<&&String> = frames
+            .iter()
+            .filter(|l| l.contains("<- bottleneck"))
+            .collect();
+        assert!(!marked.is_empty(), "{frames:#?}");
+        let on_write = marked.iter().filter(|l| l.contains(" write ")).count();
+        assert!(
+            on_write * 10 >= marked.len() * 8,
+            "the sink is not named: {frames:#?}"
+        );
+        assert_eq!(
+            stats.bottleneck().as_deref(),
+            Some("write"),
+            "{:#?}",
+            stats.snapshot()
+        );
+        let parse = stats
+            .snapshot()
+            .into_iter()
+            .find(|s| s.name == "parse")
+            .unwrap();
+        assert_eq!(parse.workers, 4);
     }
 
     #[test]

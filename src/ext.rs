@@ -922,7 +922,7 @@ pub trait StreamExtPlus: Stream {
     ///
     /// **Cost.** No lock on the way of an item: a point keeps its counters with
     /// plain stores. The clock is read on the first poll, around each
-    /// `Pending`, at the end, and for one item in every 64 of a run of ready
+    /// `Pending`, at the end, and for one item in every 256 of a run of ready
     /// items; the rest of such a run is split between busy and backpressured as
     /// that item's times were. Times come from the crate's clock, so under
     /// `test_util::VirtualClock` the figures are exact (no time passes inside a

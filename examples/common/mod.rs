@@ -6,6 +6,8 @@
 // Each example uses a different part of this file.
 #![allow(dead_code)]
 
+pub mod live_view;
+
 use futures::future::{BoxFuture, Future, FutureExt};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 

@@ -70,10 +70,13 @@ impl<St: Stream> Stream for Observe<St> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<St::Item>> {
         let mut this = self.project();
         let meter = this.meter;
-        if meter.is_ended() {
-            return Poll::Ready(None);
-        }
-        let polled = {
+        let polled = if meter.in_run() {
+            // Most polls of a ready stream: only the count.
+            this.stream.as_mut().poll_next(cx)
+        } else {
+            if meter.is_ended() {
+                return Poll::Ready(None);
+            }
             let enter = Enter::new(meter.id());
             meter.before_poll(enter.outer());
             this.stream.as_mut().poll_next(cx)

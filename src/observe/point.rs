@@ -16,7 +16,10 @@
 //! The clock is read only where the state changes in a way that matters: on
 //! the first poll, on every `Pending` and the poll after it, at the end, and,
 //! in a run of items that are ready one after the other, for one item in every
-//! [`SAMPLE`] (its poll, and the time until the poll after it). The rest of the
+//! [`SAMPLE`] (its poll, and the time until the poll after it). The other polls
+//! of a run touch only the item count: no clock, and no marking of the current
+//! point (so a point first polled inside such a poll, which only a stream
+//! created late can be, does not see this one as its parent). The rest of the
 //! run is split between busy and backpressured in the proportion that sample
 //! measured. A clock read per item would cost more than the item itself on
 //! ready streams (tens of nanoseconds against a few). Under `VirtualClock` no
@@ -41,7 +44,7 @@ use crate::util::sync::{fence, lock_ignoring_poison, AtomicU64, Mutex, Ordering}
 use super::stats::Registry;
 
 /// In a run of ready items, one item in this many is timed (a power of two).
-pub(crate) const SAMPLE: u32 = 64;
+pub(crate) const SAMPLE: u32 = 256;
 
 /// The share of a run counted busy is kept in units of `1 / SHARE_ONE`.
 const SHARE_ONE: u64 = 1 << 20;
@@ -305,8 +308,6 @@ pub(crate) struct Meter {
     idle: u64,
     waited: u64,
     items: u64,
-    /// Items yielded since the run began.
-    run: u32,
     /// The busy share of a run, from the last timed item.
     share: u64,
     /// How long the poll of the last timed item took.
@@ -339,7 +340,6 @@ impl Meter {
             idle: 0,
             waited: 0,
             items: 0,
-            run: 0,
             share: 0,
             sampled_busy: 0,
             seq: 0,
@@ -366,15 +366,20 @@ impl Meter {
         (at, self.point.nanos(at))
     }
 
-    /// Called before each poll of the inner stream, with the point this poll
-    /// runs inside.
+    /// In a run of ready items, and this item is not one to time: the poll
+    /// needs no clock and no bookkeeping but the count.
     #[inline]
+    pub(crate) fn in_run(&self) -> bool {
+        self.kind == RUN && self.items % SAMPLE as u64 != 0
+    }
+
+    /// Called before a poll of the inner stream that is not [`in_run`], with
+    /// the point this poll runs inside.
+    ///
+    /// [`in_run`]: Meter::in_run
     pub(crate) fn before_poll(&mut self, outer: u64) {
         if !self.parent_known {
             self.learn_parent(outer);
-        }
-        if self.kind == RUN && self.run < SAMPLE {
-            return;
         }
         self.before_poll_slow();
     }
@@ -403,7 +408,6 @@ impl Meter {
                     let measured = split_share(self.sampled_busy, total);
                     self.share = (self.share + measured) / 2;
                 }
-                self.run = 0;
                 self.enter(RUN, now, self.share);
                 return;
             }
@@ -431,15 +435,13 @@ impl Meter {
     }
 
     /// After the inner stream yielded an item.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn yielded(&mut self) {
         self.items += 1;
         self.point.items.store(self.items, Ordering::Relaxed);
-        if self.kind == RUN {
-            self.run += 1;
-            return;
+        if self.kind != RUN {
+            self.yielded_slow();
         }
-        self.yielded_slow();
     }
 
     fn yielded_slow(&mut self) {
