@@ -67,6 +67,8 @@
 //! - `test-util` (off): `test_util::VirtualClock`, a manual clock that makes
 //!   the time operators deterministic in tests.
 //! - `blocking` (default): the thread-pool stage, on the `blocking` crate's pool.
+//! - `metrics` (off): every [`observe`](StreamExtPlus::observe)d stage also
+//!   records to the `metrics` facade's global recorder.
 
 #![forbid(unsafe_code)]
 #![warn(

@@ -424,3 +424,35 @@ fn slots_future_woken_from_two_sides() {
         sending.join().unwrap();
     });
 }
+
+/// An observed point's sequence lock: a snapshot on another thread never sees
+/// half a transition. On virtual time no time passes inside a poll, so the
+/// wait that the transition closes is counted busy at the same time as
+/// `waited`: a read that took the new `waited` with the old `busy` would show
+/// more time waited than busy.
+#[cfg(feature = "test-util")]
+#[test]
+fn observe_point_read_while_it_changes() {
+    model(|| {
+        let clock = crate::test_util::VirtualClock::new();
+        let registry = std::sync::Arc::new(crate::observe::Registry::default());
+        let mut meter = clock.enter(|| crate::observe::Meter::new(registry, "s".into(), 0));
+        meter.before_poll(0);
+        meter.pending(0);
+        clock.advance(std::time::Duration::from_millis(10));
+        let point = meter.point();
+        let reader = thread::spawn(move || {
+            let p = point.read();
+            assert!(
+                p.waited <= p.busy + p.idle,
+                "torn: waited {} busy {}",
+                p.waited,
+                p.busy
+            );
+        });
+        // Closes the wait: busy and waited both grow by 10 ms.
+        meter.before_poll(0);
+        reader.join().unwrap();
+        drop(meter);
+    });
+}

@@ -76,6 +76,17 @@ fn every_method_resolves_with_all_traits_in_scope() {
             StreamExt::collect::<Vec<_>>(one().dedup_by_key(|x| *x)).await,
             [1]
         );
+        let stats = stream_plus::Stats::new();
+        assert_eq!(
+            StreamExt::collect::<Vec<_>>(one().observe(&stats, "one")).await,
+            [1]
+        );
+        // The concurrent stages' inherent `observe` resolves too.
+        let observed = one()
+            .map_concurrent(1, futures::future::ready)
+            .observe(&stats, "map");
+        assert_eq!(StreamExt::collect::<Vec<_>>(observed).await, [1]);
+        assert_eq!(stats.snapshot()[1].workers, 1);
     });
 }
 

@@ -9,7 +9,7 @@ mod support;
 use futures::stream::{self, StreamExt};
 #[allow(unused_imports)]
 use std::time::Duration;
-use stream_plus::{StageStats, Stats, StreamExtPlus};
+use stream_plus::{StageStats, Stats, StreamExtPlus, TryStreamExtPlus};
 use support::{matrix_test, Counted, Script};
 
 #[cfg(feature = "time")]
@@ -304,6 +304,42 @@ mod on_virtual_time {
 }
 
 matrix_test! {
+    /// Every concurrent stage's inherent `observe` reports its workers, and
+    /// `in_flight` once it waits with calls running.
+    async fn every_concurrent_stage_reports_its_workers() {
+        use futures::future::ready;
+        let stats = Stats::new();
+        let items = || stream::iter(0..20u32);
+        let oks = || stream::iter((0..20u32).map(Ok::<u32, ()>));
+        let counts = [
+            items().map_concurrent(3, ready).observe(&stats, "a").count().await,
+            items().map_concurrent_unordered(3, ready).observe(&stats, "b").count().await,
+            items().map_concurrent_by_key(3, |x| x % 4, ready).observe(&stats, "c").count().await,
+            items().map_concurrent_by_key_unordered(3, |x| x % 4, ready).observe(&stats, "d").count().await,
+            oks().try_map_concurrent(3, |x| ready(Ok(x))).observe(&stats, "e").count().await,
+            oks().try_map_concurrent_unordered(3, |x| ready(Ok(x))).observe(&stats, "f").count().await,
+        ];
+        assert_eq!(counts, [20; 6]);
+        #[cfg(feature = "time")]
+        {
+            let backoff = stream_plus::Backoff::fixed(MS);
+            let n = items().map_concurrent_retry(3, backoff.clone(), |&x| ready(Ok::<_, ()>(x))).observe(&stats, "g").count().await;
+            let m = items().map_concurrent_retry_unordered(3, backoff, |&x| ready(Ok::<_, ()>(x))).observe(&stats, "h").count().await;
+            assert_eq!((n, m), (20, 20));
+        }
+        #[cfg(feature = "blocking")]
+        {
+            let n = items().map_blocking(3, |x| x).observe(&stats, "i").count().await;
+            let m = items().map_blocking_unordered(3, |x| x).observe(&stats, "j").count().await;
+            let o = oks().try_map_blocking(3, Ok).observe(&stats, "k").count().await;
+            let p = oks().try_map_blocking_unordered(3, Ok).observe(&stats, "l").count().await;
+            assert_eq!((n, m, o, p), (20, 20, 20, 20));
+        }
+        for s in stats.snapshot() {
+            assert_eq!((s.items, s.workers, s.in_flight), (20, 3, 0), "{s:?}");
+        }
+    }
+
     async fn yields_the_same_items_and_counts_them() {
         let stats = Stats::new();
         let items: Vec<u32> = (0..500).collect();

@@ -9,5 +9,9 @@ mod stats;
 
 pub(crate) use observe::observe_with_gauges;
 pub use observe::Observe;
+#[cfg(all(test, stream_plus_loom))]
+pub(crate) use point::Meter;
 pub(crate) use point::{detached, note_boundary};
+#[cfg(all(test, stream_plus_loom))]
+pub(crate) use stats::Registry;
 pub use stats::{StageStats, Stats};

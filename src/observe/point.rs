@@ -129,12 +129,12 @@ pub(crate) struct Point {
 
 /// What one consistent read of a point gives.
 #[derive(Clone, Copy)]
-struct Published {
+pub(crate) struct Published {
     items: u64,
-    busy: u64,
+    pub(crate) busy: u64,
     backpressured: u64,
-    idle: u64,
-    waited: u64,
+    pub(crate) idle: u64,
+    pub(crate) waited: u64,
     open: u64,
     mark: u64,
     in_flight: u64,
@@ -168,11 +168,11 @@ impl Point {
         u64::try_from(d.as_nanos()).unwrap_or(u64::MAX >> KIND_BITS)
     }
 
-    fn read(&self) -> Published {
+    pub(crate) fn read(&self) -> Published {
         loop {
             let before = self.seq.load(Ordering::Acquire);
             if before & 1 == 1 {
-                std::hint::spin_loop();
+                crate::util::sync::spin_loop();
                 continue;
             }
             let published = Published {
@@ -354,6 +354,12 @@ impl Meter {
     #[inline]
     pub(crate) fn id(&self) -> u64 {
         self.point.id
+    }
+
+    /// The published half, for the loom model.
+    #[cfg(all(test, stream_plus_loom))]
+    pub(crate) fn point(&self) -> Arc<Point> {
+        self.point.clone()
     }
 
     #[inline]

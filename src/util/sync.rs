@@ -21,6 +21,18 @@ pub(crate) use loom::sync::{
     Arc, Mutex, MutexGuard,
 };
 
+/// A spin-wait hint; under loom, a yield so the model lets the writer run.
+#[cfg(not(all(test, stream_plus_loom)))]
+#[inline]
+pub(crate) fn spin_loop() {
+    std::hint::spin_loop();
+}
+
+#[cfg(all(test, stream_plus_loom))]
+pub(crate) fn spin_loop() {
+    loom::thread::yield_now();
+}
+
 /// futures' lock-free `AtomicWaker`; loom's own under the loom models.
 #[cfg(not(all(test, stream_plus_loom)))]
 pub(crate) use futures_util::task::AtomicWaker;
