@@ -30,7 +30,7 @@ fn ready_items(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("one_point", |b| {
+    g.bench_function("stream_plus_observe_one_point", |b| {
         let stats = Stats::new();
         b.iter(|| {
             futures::executor::block_on(
@@ -68,7 +68,7 @@ fn three_stages(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("a_point_per_stage", |b| {
+    g.bench_function("stream_plus_observe_a_point_per_stage", |b| {
         let stats = Stats::new();
         b.iter(|| {
             futures::executor::block_on(
@@ -116,7 +116,7 @@ fn stall(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("a_point_per_stage", |b| {
+    g.bench_function("stream_plus_observe_a_point_per_stage", |b| {
         let stats = Stats::new();
         b.iter(|| {
             futures::executor::block_on(

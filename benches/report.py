@@ -28,6 +28,7 @@ FAMILIES = [
     ("Fan-in and fan-out", ("merge_", "broadcast_", "balance_")),
     ("CPU stage (thread pool)", ("cpu_", "sleep_", "try_cpu_")),
     ("Failures (retrying maps)", ("retry_",)),
+    ("Observing (the cost of an observe point; the peer is the same pipeline without)", ("observe_",)),
 ]
 # Groups with several peers: the one each of ours is compared with (the others
 # still appear under "other points").

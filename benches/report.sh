@@ -13,7 +13,7 @@ if [ "${1:-}" != "--no-run" ]; then
   # Start clean, so the report holds this run's numbers and nothing older.
   rm -rf target/criterion
   cargo bench --all-features \
-    --bench concurrent --bench keyed --bench stage --bench time --bench fan --bench blocking --bench failure \
+    --bench concurrent --bench keyed --bench stage --bench time --bench fan --bench blocking --bench failure --bench observe \
     -- --noplot
 fi
 
