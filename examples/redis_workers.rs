@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! REDIS_URL=redis://127.0.0.1:6379 cargo run --example redis_workers -- produce --count 10000 --keys 100
-//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example redis_workers -- work --consumer w1 [--workers 32] [--runtime smol|tokio]
+//! REDIS_URL=redis://127.0.0.1:6379 cargo run --example redis_workers -- work --consumer w1 [--workers 32] [--runtime smol|tokio] [--stats SECONDS]
 //! ```
 //!
 //! `REDIS_URL` defaults to `redis://127.0.0.1:6379`; a unix socket is
@@ -39,6 +39,12 @@
 //!   last acknowledgements go out, the worker handles and acknowledges
 //!   whatever is still pending under its own name (a read whose reply was cut
 //!   off by the stop), prints a summary and exits 0.
+//! - **Which stage holds it back.** Each stage is observed (`observe`): the
+//!   summary ends with one `stage` line per stage (items, busy /
+//!   backpressured / idle share, running handlers and workers), and with
+//!   `--stats N` the live view (`common/live_view.rs`) goes to stderr every N
+//!   seconds. A stuck handler shows as `handle` busy, every worker in flight,
+//!   no items going through, where before it looked like an idle process.
 //!
 //! The tests (`cargo test --example redis_workers -- --ignored`) need
 //! `redis-server` on the PATH; they start a private one on a unix socket.
@@ -51,9 +57,10 @@ use redis::{AsyncCommands, RedisResult, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stream_plus::StreamExtPlus;
+use stream_plus::{Stats, StreamExtPlus};
 
 mod common;
+use common::live_view::LiveView;
 use common::Runtime;
 
 const STREAM: &str = "jobs";
@@ -74,6 +81,10 @@ struct Config {
     reclaim_every: Duration,
     read_count: usize,
     read_block: Duration,
+    /// Every stage is observed here.
+    stats: Stats,
+    /// `--stats N`: the live view on stderr every N seconds.
+    stats_every: Option<Duration>,
 }
 
 impl Config {
@@ -87,6 +98,8 @@ impl Config {
             reclaim_every: Duration::from_secs(1),
             read_count: 100,
             read_block: Duration::from_millis(500),
+            stats: Stats::new(),
+            stats_every: None,
         }
     }
 }
@@ -416,11 +429,15 @@ async fn process(
     let (r, c) = (redis.clone(), cfg.clone());
     let mut last_seq: HashMap<String, u64> = HashMap::new();
     let mut summary = Summary::default();
+    let stats = &cfg.stats;
     let mut batches = std::pin::pin!(entries
+        .observe(stats, "read")
         .map_concurrent_by_key_unordered(cfg.workers, Entry::order_key, move |entry| {
             handle(r.clone(), c.clone(), entry)
         })
-        .batch_timeout(200, Duration::from_millis(20)));
+        .observe(stats, "handle")
+        .batch_timeout(200, Duration::from_millis(20))
+        .observe(stats, "batch"));
     while let Some(batch) = batches.next().await {
         let ids: Vec<String> = batch.iter().map(|o| o.id().to_string()).collect();
         let acked: u64 = redis
@@ -484,7 +501,26 @@ async fn work(
     let entries = read_group(redis.clone(), cfg.clone(), false)
         .take_until(stop.clone())
         .merge_with(reclaims(redis.clone(), cfg.clone()).take_until(stop));
-    let mut summary = process(redis.clone(), cfg.clone(), entries).await;
+    let live = cfg.stats_every.map(|every| {
+        let mut view = LiveView::new(&cfg.stats);
+        let consumer = cfg.consumer.clone();
+        stream_plus::interval(every).skip(1).for_each(move |_| {
+            for line in view.frame() {
+                eprintln!("{consumer}: {line}");
+            }
+            future::ready(())
+        })
+    });
+    let processing = process(redis.clone(), cfg.clone(), entries);
+    let mut summary = match live {
+        None => processing.await,
+        Some(live) => {
+            match future::select(std::pin::pin!(processing), std::pin::pin!(live)).await {
+                Either::Left((summary, _)) => summary,
+                Either::Right(((), _)) => unreachable!("interval never ends"),
+            }
+        }
+    };
     // Entries delivered to this consumer whose read was cut off by the stop
     // are pending under its name: handle and acknowledge them too.
     let rest = process(redis.clone(), cfg.clone(), read_group(redis, cfg, true)).await;
@@ -535,7 +571,7 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "{msg}\nusage:\n  redis_workers produce --count N --keys K [--malformed M]\n  \
          redis_workers work --consumer NAME [--workers W] [--runtime {}] [--handle-ms MS] \
-         [--reclaim-idle-ms MS]\nREDIS_URL says where (default redis://127.0.0.1:6379; \
+         [--reclaim-idle-ms MS] [--stats SECONDS]\nREDIS_URL says where (default redis://127.0.0.1:6379; \
          redis+unix:///path for a socket)",
         Runtime::NAMES
     );
@@ -611,6 +647,14 @@ fn run(args: Vec<String>) -> i32 {
             cfg.workers = number(&opts, "workers", cfg.workers).max(1);
             cfg.handle_time = Duration::from_millis(number(&opts, "handle-ms", 3));
             cfg.reclaim_idle = Duration::from_millis(number(&opts, "reclaim-idle-ms", 5000));
+            if let Some(every) = opts.get("stats") {
+                let every: f64 = every
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| *s > 0.0)
+                    .unwrap_or_else(|| usage(&format!("--stats: not a positive number: {every}")));
+                cfg.stats_every = Some(Duration::from_secs_f64(every));
+            }
             let stop = common::ctrl_c().map(move |()| eprintln!("{consumer}: stopping: draining"));
             let started = Instant::now();
             match runtime.block_on(work(url, cfg.clone(), stop)) {
@@ -626,6 +670,19 @@ fn run(args: Vec<String>) -> i32 {
                         s.out_of_order,
                         started.elapsed().as_secs_f64()
                     );
+                    for st in cfg.stats.snapshot() {
+                        println!(
+                            "stage name={} items={} busy={:.0}% backpressured={:.0}% idle={:.0}% \
+                             in_flight={} workers={}",
+                            st.name,
+                            st.items,
+                            100.0 * st.busy_ratio(),
+                            100.0 * st.backpressured_ratio(),
+                            100.0 * st.idle_ratio(),
+                            st.in_flight,
+                            st.workers
+                        );
+                    }
                     0
                 }
                 Err(e) => {
@@ -883,6 +940,46 @@ mod tests {
             sleep(Duration::from_millis(20));
         }
         start.elapsed()
+    }
+
+    /// A handler that never finishes (every call takes a minute): the live
+    /// view on stderr shows the `handle` stage busy, every worker in flight,
+    /// no items going through, and names it the bottleneck, where before the
+    /// worker looked like an idle process.
+    #[test]
+    #[ignore = "needs redis-server"]
+    fn a_stalled_handler_shows_as_busy_with_nothing_going_through() {
+        let server = Server::start();
+        produce_entries(&server, 100, 10, 0);
+        let mut worker = spawn_worker(
+            &server,
+            "work --consumer s1 --workers 4 --handle-ms 60000 --stats 0.5",
+        );
+        sleep(Duration::from_secs(3));
+        let log = worker.1.take().unwrap();
+        drop(worker);
+        let log = log.join().unwrap();
+        let handle_lines: Vec<&str> = log
+            .lines()
+            .filter_map(|l| l.strip_prefix("s1: "))
+            .filter(|l| l.starts_with("handle "))
+            .collect();
+        assert!(handle_lines.len() >= 3, "too few frames:\n{log}");
+        let last = handle_lines.last().unwrap();
+        // items/s, then the bar, then busy / backpressured / idle.
+        let rate = last.split_whitespace().nth(1).unwrap();
+        assert_eq!(rate, "0/s", "{last}");
+        let shares: Vec<f64> = last
+            .split("] ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .take(3)
+            .map(|p| p.trim_end_matches('%').parse().unwrap())
+            .collect();
+        assert!(shares[0] >= 90.0, "handle not busy: {last}");
+        assert!(last.contains(" 4/4"), "not every worker in flight: {last}");
+        assert!(last.contains("<- bottleneck"), "{last}\n{log}");
     }
 
     #[test]

@@ -928,8 +928,9 @@ pub trait StreamExtPlus: Stream {
     /// `test_util::VirtualClock` the figures are exact (no time passes inside a
     /// poll there).
     ///
-    /// The adapter keeps its own clone of the handle. Observing two streams
-    /// under one name adds them up. When the stream ends or is dropped, its
+    /// The adapter keeps its own clone of the handle. Any name is valid (the
+    /// empty one too), so nothing here panics. Observing two streams under one
+    /// name adds them up. When the stream ends or is dropped, its
     /// point stops counting and keeps its totals. With feature `metrics`, each
     /// point also records to the `metrics` facade's global recorder (install the
     /// recorder before building the pipeline): counters
