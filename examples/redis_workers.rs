@@ -25,6 +25,11 @@
 //!   them and handles them again. The side effect is idempotent (a hash field
 //!   per entry), so handling twice is harmless; `handled` counts the times
 //!   each entry was handled, which is how the test sees the duplicates.
+//! - **Only a stopped worker's entries are reclaimed.** A live worker keeps
+//!   the entries it holds (read, not yet acknowledged) fresh: every quarter of
+//!   the idle threshold it XCLAIMs them to itself with JUSTID, which resets
+//!   their idle time. Without that, entries that merely waited longer than the
+//!   threshold in a busy worker were reclaimed and handled twice.
 //! - **Per-key order** holds within one worker's run: entries of a key are
 //!   handled one after another, in stream order. Across a failover it does
 //!   not: a reclaimed entry is handled after later entries of its key that
@@ -54,7 +59,7 @@ use futures::stream::{self, Stream, StreamExt};
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use redis::{AsyncCommands, RedisResult, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use stream_plus::{Stats, StreamExtPlus};
@@ -85,6 +90,9 @@ struct Config {
     stats: Stats,
     /// `--stats N`: the live view on stderr every N seconds.
     stats_every: Option<Duration>,
+    /// Ids delivered to this consumer and not yet acknowledged: kept fresh
+    /// (XCLAIM ... JUSTID to itself) so that no other worker reclaims them.
+    held: Arc<std::sync::Mutex<HashSet<String>>>,
 }
 
 impl Config {
@@ -100,7 +108,17 @@ impl Config {
             read_block: Duration::from_millis(500),
             stats: Stats::new(),
             stats_every: None,
+            held: Arc::default(),
         }
+    }
+}
+
+impl Config {
+    /// Entries are held from the moment Redis delivers them (they may wait in
+    /// a read's batch before the pipeline takes them) until their XACK.
+    fn hold(&self, entries: &[Entry]) {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.extend(entries.iter().map(|e| e.id.clone()));
     }
 }
 
@@ -379,6 +397,7 @@ fn read_group(
                 (None, _) => None,
             };
             let entries: Vec<Entry> = ids.into_iter().map(|id| Entry::new(id, false)).collect();
+            cfg.hold(&entries);
             Some((stream::iter(entries), next))
         }
     })
@@ -408,7 +427,15 @@ fn reclaims(redis: Arc<Redis>, cfg: Arc<Config>) -> impl Stream<Item = Entry> + 
                             async move { cmd.query_async(&mut c).await }
                         })
                         .await;
-                    claimed.extend(reply.claimed.into_iter().map(|id| Entry::new(id, true)));
+                    let page: Vec<Entry> = reply
+                        .claimed
+                        .into_iter()
+                        .map(|id| Entry::new(id, true))
+                        .collect();
+                    // Held at once: the next page's call may wait while the
+                    // pipeline does not poll this stream.
+                    cfg.hold(&page);
+                    claimed.extend(page);
                     start = reply.next_stream_id;
                     if start == "0-0" {
                         break;
@@ -430,7 +457,13 @@ async fn process(
     let mut last_seq: HashMap<String, u64> = HashMap::new();
     let mut summary = Summary::default();
     let stats = &cfg.stats;
+    let held = cfg.held.clone();
     let mut batches = std::pin::pin!(entries
+        .inspect(move |e| {
+            held.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(e.id.clone());
+        })
         .observe(stats, "read")
         .map_concurrent_by_key_unordered(cfg.workers, Entry::order_key, move |entry| {
             handle(r.clone(), c.clone(), entry)
@@ -446,6 +479,12 @@ async fn process(
                 async move { c.xack(STREAM, GROUP, &ids).await }
             })
             .await;
+        {
+            let mut held = cfg.held.lock().unwrap_or_else(|e| e.into_inner());
+            for id in &ids {
+                held.remove(id);
+            }
+        }
         // Counted as sent: an id acknowledged twice (handled twice) counts
         // once in Redis's reply, and still leaves nothing pending.
         summary.acked += ids.len() as u64;
@@ -471,6 +510,37 @@ async fn process(
         }
     }
     summary
+}
+
+/// Every quarter of `reclaim_idle`: XCLAIM ... JUSTID of this consumer's held
+/// entries to itself, which resets their idle time. Another worker's
+/// XAUTOCLAIM then takes only what a stopped consumer left, not entries that a
+/// live one has merely held longer than the threshold. Never ends.
+async fn keep_fresh(redis: Arc<Redis>, cfg: Arc<Config>) {
+    let mut ticks = std::pin::pin!(stream_plus::interval(cfg.reclaim_idle / 4));
+    while ticks.next().await.is_some() {
+        let ids: Vec<String> = cfg
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        for chunk in ids.chunks(200) {
+            let _: Vec<String> = redis
+                .retry("XCLAIM JUSTID", |mut c| {
+                    let mut cmd = redis::cmd("XCLAIM");
+                    cmd.arg(STREAM)
+                        .arg(GROUP)
+                        .arg(&cfg.consumer)
+                        .arg(0)
+                        .arg(chunk)
+                        .arg("JUSTID");
+                    async move { cmd.query_async(&mut c).await }
+                })
+                .await;
+        }
+    }
 }
 
 /// Creates the consumer group (and the stream) unless it exists.
@@ -511,15 +581,18 @@ async fn work(
             future::ready(())
         })
     });
+    let live = match live {
+        Some(live) => live.left_future(),
+        None => future::pending().right_future(),
+    };
+    // Beside the pipeline, in the same task: the keep-alive of held entries
+    // and the live view. Neither ends; the pipeline's end drops them.
+    let beside = future::join(keep_fresh(redis.clone(), cfg.clone()), live);
     let processing = process(redis.clone(), cfg.clone(), entries);
-    let mut summary = match live {
-        None => processing.await,
-        Some(live) => {
-            match future::select(std::pin::pin!(processing), std::pin::pin!(live)).await {
-                Either::Left((summary, _)) => summary,
-                Either::Right(((), _)) => unreachable!("interval never ends"),
-            }
-        }
+    let mut summary = match future::select(std::pin::pin!(processing), std::pin::pin!(beside)).await
+    {
+        Either::Left((summary, _)) => summary,
+        Either::Right(_) => unreachable!("the keep-alive and the live view never end"),
     };
     // Entries delivered to this consumer whose read was cut off by the stop
     // are pending under its name: handle and acknowledge them too.
@@ -1027,6 +1100,13 @@ mod tests {
             "{status2} {status3}"
         );
         println!("{summary2}\n{summary3}");
+        // Only what the killed worker left was reclaimed: the live workers
+        // kept their own held entries fresh.
+        let reclaimed = field(&summary2, "reclaimed") + field(&summary3, "reclaimed");
+        assert!(
+            reclaimed as usize <= left_by_victim,
+            "reclaimed {reclaimed}, but w1 left only {left_by_victim}"
+        );
 
         // Every entry handled at least once: all 10,000 fields are there.
         let handled: HashMap<String, u64> = redis::Commands::hgetall(&mut con, HANDLED).unwrap();
