@@ -87,19 +87,9 @@ fn three_stages(c: &mut Criterion) {
     g.finish();
 }
 
-const N: u64 = 40;
-
-async fn fetch(i: u64) -> u64 {
-    for _ in 0..3 {
-        async_io::Timer::after(Duration::from_millis(5)).await;
-    }
-    i
-}
-
-async fn parse(i: u64) -> u64 {
-    async_io::Timer::after(Duration::from_millis(10)).await;
-    i
-}
+#[path = "support/stall.rs"]
+mod stall;
+use stall::{fetch, parse, N};
 
 fn stall(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("observe_stall_{N}"));

@@ -14,19 +14,9 @@ use std::future::Future;
 use std::time::Duration;
 use stream_plus::StreamExtPlus;
 
-const N: u64 = 40;
-
-async fn fetch(i: u64) -> u64 {
-    for _ in 0..3 {
-        async_io::Timer::after(Duration::from_millis(5)).await;
-    }
-    i
-}
-
-async fn parse(i: u64) -> u64 {
-    async_io::Timer::after(Duration::from_millis(10)).await;
-    i
-}
+#[path = "support/stall.rs"]
+mod stall;
+use stall::{fetch, parse, N};
 
 async fn plain_chain() -> u64 {
     stream::iter(0..N)
