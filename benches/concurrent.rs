@@ -1,5 +1,8 @@
-//! The concurrent family beside its futures-util peers, in one criterion group
-//! per workload so that the report shows the two side by side.
+//! The concurrent family beside its peers, in one criterion group per
+//! workload so that the report shows them side by side: futures-util's
+//! `buffered` / `buffer_unordered` (`futures_*`) and, for the ready and
+//! self-waking workloads, the futures-buffered crate's `buffered_ordered` /
+//! `buffered_unordered` (`fb_*`), which allocates nothing per item either.
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -8,6 +11,7 @@ use criterion::{
 use futures::executor::block_on;
 use futures::future::{ready, Future};
 use futures::stream::{self, StreamExt};
+use futures_buffered::BufferedStreamExt;
 use std::pin::Pin;
 use std::time::Duration;
 use stream_plus::StreamExtPlus;
@@ -44,9 +48,9 @@ fn warm_up(c: &mut Criterion) {
 }
 
 /// One workload, ordered and unordered, each in a criterion group of its own
-/// beside its futures-util peer (`{order}_{workload}_w64`), over `n` items
-/// mapped by `job`. First prints the allocations per item of each side (one
-/// untimed run each), next to criterion's timings.
+/// beside its two peers (`{order}_{workload}_w64`), over `n` items mapped by
+/// `job`. First prints the allocations per item of each side (one untimed run
+/// each), next to criterion's timings.
 fn map_workload<Fut>(c: &mut Criterion, workload: &str, n: u64, job: fn(u64) -> Fut)
 where
     Fut: Future<Output = u64>,
@@ -56,11 +60,15 @@ where
     let ordered_ours = || sum(items().map_concurrent(64, job));
     let unordered_peer = || sum(items().map(job).buffer_unordered(64));
     let unordered_ours = || sum(items().map_concurrent_unordered(64, job));
+    let ordered_fb = || sum(items().map(job).buffered_ordered(64));
+    let unordered_fb = || sum(items().map(job).buffered_unordered(64));
 
-    let sides: [(&str, &str, &dyn Fn() -> u64); 4] = [
+    let sides: [(&str, &str, &dyn Fn() -> u64); 6] = [
         ("ordered", "futures_buffered", &ordered_peer),
+        ("ordered", "fb_buffered_ordered", &ordered_fb),
         ("ordered", "stream_plus_map_concurrent", &ordered_ours),
         ("unordered", "futures_buffer_unordered", &unordered_peer),
+        ("unordered", "fb_buffered_unordered", &unordered_fb),
         (
             "unordered",
             "stream_plus_map_concurrent_unordered",
@@ -79,6 +87,7 @@ where
     g.throughput(Throughput::Elements(n));
     g.sample_size(20);
     g.bench_function("futures_buffered", |b| b.iter(ordered_peer));
+    g.bench_function("fb_buffered_ordered", |b| b.iter(ordered_fb));
     g.bench_function("stream_plus_map_concurrent", |b| b.iter(ordered_ours));
     g.finish();
 
@@ -89,6 +98,7 @@ where
         b.iter(unordered_ours)
     });
     g.bench_function("futures_buffer_unordered", |b| b.iter(unordered_peer));
+    g.bench_function("fb_buffered_unordered", |b| b.iter(unordered_fb));
     g.finish();
 }
 
@@ -210,22 +220,36 @@ fn sweep_group(c: &mut Criterion, name: String) -> BenchmarkGroup<'_, WallTime> 
     g
 }
 
-/// Ready futures again, across worker counts: does the overhead per item grow
-/// with the number of slots?
+/// Ready and self-waking futures again, across worker counts, beside both
+/// peers: does the overhead per item grow with the number of slots?
 fn sweep_ready(c: &mut Criterion) {
+    sweep(c, "ready", ready);
+    sweep(c, "self_waking", self_waking);
+}
+
+fn sweep<Fut: Future<Output = u64>>(c: &mut Criterion, workload: &str, job: fn(u64) -> Fut) {
     const N: u64 = 200_000;
     for (order, ours, peer) in SWEPT {
-        let mut g = sweep_group(c, format!("sweep_ready_{order}_200k"));
+        let mut g = sweep_group(c, format!("sweep_{workload}_{order}_200k"));
         g.throughput(Throughput::Elements(N));
-        for w in [1usize, 4, 16, 64, 256, 1024] {
+        let fb = if order == "ordered" {
+            "fb_buffered_ordered"
+        } else {
+            "fb_buffered_unordered"
+        };
+        for w in [1usize, 8, 64, 256, 1024] {
             let items = || stream::iter(0..black_box(N));
             g.bench_with_input(BenchmarkId::new(peer, w), &w, |b, &w| match order {
-                "ordered" => b.iter(|| sum(items().map(ready).buffered(w))),
-                _ => b.iter(|| sum(items().map(ready).buffer_unordered(w))),
+                "ordered" => b.iter(|| sum(items().map(job).buffered(w))),
+                _ => b.iter(|| sum(items().map(job).buffer_unordered(w))),
+            });
+            g.bench_with_input(BenchmarkId::new(fb, w), &w, |b, &w| match order {
+                "ordered" => b.iter(|| sum(items().map(job).buffered_ordered(w))),
+                _ => b.iter(|| sum(items().map(job).buffered_unordered(w))),
             });
             g.bench_with_input(BenchmarkId::new(ours, w), &w, |b, &w| match order {
-                "ordered" => b.iter(|| sum(items().map_concurrent(w, ready))),
-                _ => b.iter(|| sum(items().map_concurrent_unordered(w, ready))),
+                "ordered" => b.iter(|| sum(items().map_concurrent(w, job))),
+                _ => b.iter(|| sum(items().map_concurrent_unordered(w, job))),
             });
         }
         g.finish();

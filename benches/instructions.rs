@@ -14,6 +14,7 @@
 use futures::executor::block_on;
 use futures::future::ready;
 use futures::stream::{self, Stream, StreamExt};
+use futures_buffered::BufferedStreamExt;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use stream_plus::StreamExtPlus;
@@ -29,24 +30,28 @@ use self_waking::self_waking;
 static GLOBAL: counting::Counting = counting::Counting;
 
 const N: u64 = 200_000;
+/// The worker counts of the concurrent maps and their two peers: futures-util
+/// (`futures_*`) and the futures-buffered crate (`fb_*`).
+const W: [usize; 4] = [1, 8, 64, 1024];
 /// Each kind with its worker counts: ready futures across worker counts,
 /// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 16] = [
-    ("ordered/futures_buffered", &[1, 4, 64, 1024]),
-    ("ordered/stream_plus_map_concurrent", &[1, 4, 64, 1024]),
-    ("unordered/futures_buffer_unordered", &[1, 4, 64, 1024]),
-    (
-        "unordered/stream_plus_map_concurrent_unordered",
-        &[1, 4, 64, 1024],
-    ),
-    ("ordered_self_waking/futures_buffered", &[64]),
-    ("ordered_self_waking/stream_plus_map_concurrent", &[64]),
-    ("unordered_self_waking/futures_buffer_unordered", &[64]),
+const KINDS: [(&str, &[usize]); 20] = [
+    ("ordered/futures_buffered", &W),
+    ("ordered/fb_buffered_ordered", &W),
+    ("ordered/stream_plus_map_concurrent", &W),
+    ("unordered/futures_buffer_unordered", &W),
+    ("unordered/fb_buffered_unordered", &W),
+    ("unordered/stream_plus_map_concurrent_unordered", &W),
+    ("ordered_self_waking/futures_buffered", &W),
+    ("ordered_self_waking/fb_buffered_ordered", &W),
+    ("ordered_self_waking/stream_plus_map_concurrent", &W),
+    ("unordered_self_waking/futures_buffer_unordered", &W),
+    ("unordered_self_waking/fb_buffered_unordered", &W),
     (
         "unordered_self_waking/stream_plus_map_concurrent_unordered",
-        &[64],
+        &W,
     ),
     // Keyed (256 keys), self-waking: ours only, for counts across changes of
     // the keyed engine (its peer, hash lanes, is in `benches/keyed.rs`).
@@ -90,7 +95,15 @@ fn run(kind: &str, w: usize) -> u64 {
     let items = stream::iter(0..black_box(N));
     match kind {
         "ordered/futures_buffered" => sum(items.map(ready).buffered(w)),
+        "ordered/fb_buffered_ordered" => sum(items.map(ready).buffered_ordered(w)),
         "ordered/stream_plus_map_concurrent" => sum(items.map_concurrent(w, ready)),
+        "unordered/fb_buffered_unordered" => sum(items.map(ready).buffered_unordered(w)),
+        "ordered_self_waking/fb_buffered_ordered" => {
+            sum(items.map(self_waking).buffered_ordered(w))
+        }
+        "unordered_self_waking/fb_buffered_unordered" => {
+            sum(items.map(self_waking).buffered_unordered(w))
+        }
         "unordered/futures_buffer_unordered" => sum(items.map(ready).buffer_unordered(w)),
         "unordered/stream_plus_map_concurrent_unordered" => {
             sum(items.map_concurrent_unordered(w, ready))

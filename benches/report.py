@@ -92,6 +92,21 @@ def suffix_number(name):
     return tail if tail.isdigit() else None
 
 
+def peers_of(b, benches):
+    """The peers `b` is compared with: the chosen one, and the futures-buffered
+    crate's (`fb_*`) where a group has it beside futures-util's."""
+    same = [
+        p
+        for p in benches
+        if p["group"] == b["group"] and p["param"] == b["param"] and not ours(p)
+    ]
+    fb = [p for p in same if p["function"].startswith("fb_")]
+    if fb and len(same) == 1 + len(fb):
+        return [p for p in same if not p["function"].startswith("fb_")] + fb
+    p = peer_of(b, benches)
+    return [] if p is None else [p]
+
+
 def peer_of(b, benches):
     same = [
         p
@@ -164,24 +179,25 @@ def table(rows, benches):
         "|---|---|---:|---|---:|---:|",
     ]
     for b in rows:
-        p = peer_of(b, benches)
-        if p is None:
+        peers = peers_of(b, benches)
+        if not peers:
             note = NO_PEER.get(b["group"], "no peer in this group")
             out.append(
                 f"| {label(b)} | `{b['function']}` | {fmt_time(b['mean'])} | {note} | | |"
             )
             continue
-        ratio = b["mean"] / p["mean"]
-        out.append(
-            f"| {label(b)} | `{b['function']}` | {fmt_time(b['mean'])} "
-            f"| `{p['function']}` | {fmt_time(p['mean'])} | **{ratio:.2f}** |"
-        )
+        for p in peers:
+            ratio = b["mean"] / p["mean"]
+            out.append(
+                f"| {label(b)} | `{b['function']}` | {fmt_time(b['mean'])} "
+                f"| `{p['function']}` | {fmt_time(p['mean'])} | **{ratio:.2f}** |"
+            )
     return out
 
 
 def others(rows_group, benches):
     """Benchmarks that are neither ours nor anyone's chosen peer (serial, rayon, ...)."""
-    peers = {id(peer_of(b, benches)) for b in benches if ours(b)}
+    peers = {id(p) for b in benches if ours(b) for p in peers_of(b, benches)}
     return [b for b in rows_group if not ours(b) and id(b) not in peers]
 
 
@@ -312,14 +328,13 @@ def instruction_table(path, alloc_path):
             for (o, f, w), m in counts.items()
             if o == order and w == workers and not f.startswith("stream_plus_")
         ]
-        if len(peer) != 1:
-            continue
-        pf, pm = peer[0]
-        out.append(
-            f"| {order} | {workers} | `{function}` | {instructions(n)} "
-            f"| {per_item((order, function, workers))} | `{pf}` | {instructions(pm)} "
-            f"| {per_item((order, pf, workers))} | **{n / pm:.2f}** |"
-        )
+        # futures-util's peer first, then the futures-buffered crate's.
+        for pf, pm in sorted(peer, key=lambda p: p[0].startswith("fb_")):
+            out.append(
+                f"| {order} | {workers} | `{function}` | {instructions(n)} "
+                f"| {per_item((order, function, workers))} | `{pf}` | {instructions(pm)} "
+                f"| {per_item((order, pf, workers))} | **{n / pm:.2f}** |"
+            )
     return out + [""]
 
 

@@ -1,6 +1,7 @@
 //! Loom models of the state shared between handles or threads: the channel of
 //! `decouple` and `stage`, `balance`, `broadcast`, the `map_blocking` pool,
-//! the wake set of `merge_all` and of the concurrent maps' slot engine, and
+//! the wake set of `merge_all` and of the concurrent maps' slot engine (also
+//! past its first word), and
 //! `stage` (over a channel fed from another thread, and the wake handshake
 //! of two drivers woken from other threads). Built only with `--cfg stream_plus_loom` (see README,
 //! "Contributing"), where `util::sync` hands out loom's types, so the
@@ -375,6 +376,45 @@ fn slots_wake_set_two_threads() {
         assert_eq!(got, [Some(1), Some(2)]);
         first.join().unwrap();
         second.join().unwrap();
+    });
+}
+
+/// The wake set past its first word: slot 0 (word 0, read directly) and slot
+/// 64 (word 1, found through the summary) woken from two threads while the
+/// consumer takes rounds, registering its waker only once nothing woken is
+/// left (as `Slots::poll_next` does). Each wake-up wakes the task only when it
+/// makes its word or the summary go from empty to marked; both slots are
+/// handed out, with no lost wake-up.
+#[test]
+fn wake_set_two_words_woken_from_two_threads() {
+    model(|| {
+        let mut set = crate::util::WakeSet::new();
+        let wakers: Vec<_> = (0..65).map(|i| set.waker(i)).collect();
+        let (zero, sixty_four) = (wakers[0].clone(), wakers[64].clone());
+        drop(wakers);
+        let a = thread::spawn(move || zero.wake());
+        let b = thread::spawn(move || sixty_four.wake());
+        let mut got = Vec::new();
+        block_on(poll_fn(|cx| {
+            let mut registered = false;
+            loop {
+                while let Some(index) = set.next() {
+                    got.push(index);
+                }
+                if got.len() == 2 {
+                    return Poll::Ready(());
+                }
+                if registered {
+                    return Poll::Pending;
+                }
+                set.register(cx.waker());
+                registered = true;
+            }
+        }));
+        got.sort_unstable();
+        assert_eq!(got, [0, 64]);
+        a.join().unwrap();
+        b.join().unwrap();
     });
 }
 

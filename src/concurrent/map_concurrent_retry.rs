@@ -266,16 +266,12 @@ where
 
     /// Polls every woken attempt and handles those that finished.
     #[inline]
-    fn poll_running<P: FnMut(&Fut::Error) -> bool>(
-        &mut self,
-        retry_if: &mut P,
-        cx: &mut Context<'_>,
-    ) {
+    fn poll_running<P: FnMut(&Fut::Error) -> bool>(&mut self, retry_if: &mut P) {
         if self.running.len() == 0 {
             return;
         }
         let mut finished = core::mem::take(&mut self.finished);
-        self.running.poll_woken(cx, &mut finished);
+        self.running.poll_woken(&mut finished);
         for (at, result) in finished.drain(..) {
             self.finish(retry_if, at as usize, result);
         }
@@ -314,10 +310,11 @@ where
         }
         let mut budget = Budget::new();
         let mut upstream_waits = false;
+        // Our waker is registered with the attempts only before `Pending`.
+        let mut registered = false;
         loop {
-            // Every woken attempt first (this also registers our waker with
-            // the attempts started below).
-            self.poll_running(retry_if, cx);
+            // Every woken attempt first.
+            self.poll_running(retry_if);
             if let Some(out) = self.outputs.pop() {
                 self.yielded += 1;
                 // Eager refill before the consumer gets the output.
@@ -339,6 +336,12 @@ where
             if self.upstream_done && self.held() == 0 {
                 self.done = true;
                 return Poll::Ready(None);
+            }
+            if !registered && self.running.len() > 0 {
+                // Then the attempts woken before it are polled once more.
+                self.running.register(cx.waker());
+                registered = true;
+                continue;
             }
             // The attempts, upstream or the timer have our waker; or the
             // bound stops the pulling until an output is taken.

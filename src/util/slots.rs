@@ -22,6 +22,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
+use super::budget::POLL_BUDGET;
 use super::WakeSet;
 
 struct Slot<Fut> {
@@ -111,49 +112,64 @@ impl<Fut: Future> Slots<Fut> {
     /// Polls the futures woken since their last poll, and yields the output
     /// of the first that finishes. `Ready(None)`: none is running.
     ///
-    /// Each future is polled at most once per round, and a call polls at most
-    /// as many futures as are running (at least one) before it yields (wakes
-    /// the task and returns `Pending`): a future that wakes itself on every
-    /// poll cannot keep the call going.
+    /// Each future is polled at most once per round (a future that wakes
+    /// itself while polled waits for the next round, after the others woken
+    /// now), and a call polls at most [`POLL_BUDGET`] futures before it
+    /// yields (returns `Pending` with a wake-up arranged): a future that wakes
+    /// itself on every poll cannot keep the call going. Within that, a future
+    /// that is pending a few times in a row (it yields, or its I/O is already
+    /// ready) is polled again in the same call, without a trip through the
+    /// executor.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Fut::Output>> {
         if self.running == 0 {
             return Poll::Ready(None);
         }
-        // Registered before the bits are read, so no wake-up can be missed.
-        self.woken.register(cx.waker());
         let mut polls = 0;
-        while let Some(index) = self.woken.next() {
-            match self.poll_woken_slot(index) {
-                Some(Poll::Ready(out)) => return Poll::Ready(Some(out)),
-                Some(Poll::Pending) => {}
-                None => continue,
+        // The task's waker is registered only once nothing woken is left, and
+        // the bits are read once more after that, so no wake-up is missed; a
+        // call that yields an output needs none (its caller polls again).
+        let mut registered = false;
+        loop {
+            while let Some(index) = self.woken.next() {
+                match self.poll_woken_slot(index) {
+                    Some(Poll::Ready(out)) => return Poll::Ready(Some(out)),
+                    Some(Poll::Pending) => {}
+                    None => continue,
+                }
+                polls += 1;
+                if polls >= POLL_BUDGET {
+                    // A future that woke itself since the registration has
+                    // woken the task already.
+                    if !(registered && self.woken.wake_owed()) {
+                        cx.waker().wake_by_ref();
+                    }
+                    return Poll::Pending;
+                }
             }
-            polls += 1;
-            if polls >= self.running {
-                cx.waker().wake_by_ref();
+            if registered {
                 return Poll::Pending;
             }
+            self.woken.register(cx.waker());
+            registered = true;
         }
-        Poll::Pending
     }
 
     /// Polls the futures woken since their last poll (what is left of the
     /// current round, or else one new round: each at most once) and pushes
     /// the output of each that finishes to `done`: what
-    /// [`poll_next`](Self::poll_next) does for one output, for all of them
-    /// with one registration. A future that wakes itself while polled is
-    /// polled again in the next call. With nothing running it does nothing,
-    /// not even register the task's waker: a caller that then starts futures
-    /// and returns `Pending` must call it again (a caller that returns
-    /// `Ready` is polled again anyway, and the marks of its futures' wake-ups
-    /// wait for that poll).
+    /// [`poll_next`](Self::poll_next) does for one output, for all of them.
+    /// A future that wakes itself while polled is polled again in the next
+    /// call. It does not register the task's waker: a caller that returns
+    /// `Pending` with futures running must [`register`](Self::register) it
+    /// and then call this once more (a caller that returns `Ready` is polled
+    /// again anyway, and the marks of its futures' wake-ups wait for that
+    /// poll).
     #[cfg(feature = "time")]
     #[inline(always)]
-    pub(crate) fn poll_woken(&mut self, cx: &mut Context<'_>, done: &mut Vec<Fut::Output>) {
+    pub(crate) fn poll_woken(&mut self, done: &mut Vec<Fut::Output>) {
         if self.running == 0 {
             return;
         }
-        self.woken.register(cx.waker());
         let mut fresh = false;
         while self.running > 0 {
             let index = match self.woken.next_in_round() {
@@ -168,6 +184,14 @@ impl<Fut: Future> Slots<Fut> {
                 done.push(out);
             }
         }
+    }
+
+    /// Registers the task's waker for the wake-ups of the running futures;
+    /// see [`poll_woken`](Self::poll_woken).
+    #[cfg(feature = "time")]
+    #[inline]
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.woken.register(waker);
     }
 
     /// Polls slot `index`, which was woken; a future that finishes frees it.

@@ -2,11 +2,14 @@
 //!
 //! Each slot gets one [`Waker`], created once and reused for every poll of
 //! whatever the slot holds. Waking it sets the slot's bit in a word of 64 bits
-//! (and, when the word was empty, the word's bit in a summary word), then wakes
-//! the task polling the slots. That task takes the bits with one swap per
-//! marked word and polls only those slots: the cost of a wake-up does not grow
-//! with the number of idle slots, and nothing is allocated after a slot's
-//! first use.
+//! (and, when the word was empty, the word's bit in a summary word: words
+//! from the second on; the first word, which is all there is up to 64 slots,
+//! is read directly), and wakes the task polling the slots when it made a
+//! word (or the summary) go from empty to marked: the one wake-up that the
+//! task needs to come and take the bits. That task takes the bits with one
+//! swap per marked word and polls only those slots: the cost of a wake-up
+//! does not grow with the number of idle slots, and nothing is allocated
+//! after a slot's first use.
 //!
 //! A slot is handed out once per round: bits taken by [`WakeSet::next`] are
 //! handed out in index order, and bits set meanwhile wait for the next round,
@@ -24,7 +27,7 @@ const WORD: usize = 64;
 #[derive(Debug)]
 struct Shared {
     /// Bit `w % 64` is set when word `w` (or `w + 64`, `w + 128`, ...) may
-    /// have bits set.
+    /// have bits set; words from 1 on (word 0 is read directly).
     summary: AtomicU64,
     /// The task that polls the slots.
     parent: AtomicWaker,
@@ -34,23 +37,31 @@ struct Shared {
 #[derive(Debug)]
 struct Word {
     bits: AtomicU64,
-    /// This word's bit in `Shared::summary`.
+    /// This word's bit in `Shared::summary`; 0 for word 0, which has none.
     summary_bit: u64,
     shared: Arc<Shared>,
 }
 
 impl Word {
-    /// Sets `mask`; returns whether it was clear (so a wake-up is owed).
+    /// Sets `mask`; returns whether this made the word (for word 0) or the
+    /// summary (for the others) go from empty to marked, so that the parent
+    /// must be woken. Otherwise whoever marked it first has woken the parent
+    /// (or is about to) since it last took the bits, or it is the parent
+    /// itself ([`WakeSet::mark`]), which polls the set again anyway.
     #[inline]
     fn mark(&self, mask: u64) -> bool {
         let before = self.bits.fetch_or(mask, Ordering::AcqRel);
-        if before == 0 {
-            self.shared
-                .summary
-                .fetch_or(self.summary_bit, Ordering::AcqRel);
+        if before != 0 {
+            return false;
         }
-        // Already set: whoever set it has woken, or is about to wake, the parent.
-        before & mask == 0
+        if self.summary_bit == 0 {
+            return true;
+        }
+        let summary = self
+            .shared
+            .summary
+            .fetch_or(self.summary_bit, Ordering::AcqRel);
+        summary == 0
     }
 }
 
@@ -111,7 +122,7 @@ impl WakeSet {
             let n = self.words.len();
             self.words.push(Arc::new(Word {
                 bits: AtomicU64::new(0),
-                summary_bit: 1 << (n % WORD),
+                summary_bit: if n == 0 { 0 } else { 1 << (n % WORD) },
                 shared: self.shared.clone(),
             }));
             self.local.push(0);
@@ -131,7 +142,9 @@ impl WakeSet {
 
     /// Marks slot `index` as woken without waking the task: for the polling
     /// task itself (a new slot, or one that has more to give). It is handed out
-    /// in the next round.
+    /// in the next round. The caller must take that round in this poll or
+    /// return `Ready` (so that it is polled again): while the mark is there, a
+    /// slot's wake-up may not wake the task.
     pub(crate) fn mark(&self, index: usize) {
         self.words[index / WORD].mark(1 << (index % WORD));
     }
@@ -148,6 +161,23 @@ impl WakeSet {
                 return None;
             }
         }
+    }
+
+    /// Whether a wake-up of the task is already owed for what is left: the
+    /// current round is handed out and a slot has been marked since it was
+    /// taken (whoever marked it wakes the task). A caller that stops early
+    /// wakes the task itself unless this is true.
+    #[inline]
+    pub(crate) fn wake_owed(&self) -> bool {
+        let round_left = self.round[self.cursor.min(self.round.len())..]
+            .iter()
+            .any(|&w| self.local[w] != 0);
+        !round_left
+            && (self.shared.summary.load(Ordering::Relaxed) != 0
+                || self
+                    .words
+                    .first()
+                    .is_some_and(|w| w.bits.load(Ordering::Relaxed) != 0))
     }
 
     /// The next woken slot of the current round; `None` once it is over
@@ -170,8 +200,14 @@ impl WakeSet {
     pub(crate) fn take_round(&mut self) -> bool {
         self.round.clear();
         self.cursor = 0;
+        if let Some(first) = self.words.first() {
+            if first.bits.load(Ordering::Relaxed) != 0 {
+                self.local[0] = first.bits.swap(0, Ordering::AcqRel);
+                self.round.push(0);
+            }
+        }
         if self.shared.summary.load(Ordering::Relaxed) == 0 {
-            return false;
+            return !self.round.is_empty();
         }
         // The summary is cleared before the words: a bit set after a word was
         // taken sets the summary again (its word was empty), so it is seen in
@@ -180,7 +216,7 @@ impl WakeSet {
         while summary != 0 {
             let first = summary.trailing_zeros() as usize;
             summary &= summary - 1;
-            for w in (first..self.words.len()).step_by(WORD) {
+            for w in (first..self.words.len()).step_by(WORD).filter(|&w| w != 0) {
                 let bits = self.words[w].bits.swap(0, Ordering::AcqRel);
                 if bits != 0 {
                     self.local[w] = bits;
