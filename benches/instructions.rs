@@ -37,7 +37,7 @@ const W: [usize; 4] = [1, 8, 64, 1024];
 /// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 20] = [
+const KINDS: [(&str, &[usize]); 24] = [
     ("ordered/futures_buffered", &W),
     ("ordered/fb_buffered_ordered", &W),
     ("ordered/stream_plus_map_concurrent", &W),
@@ -64,6 +64,18 @@ const KINDS: [(&str, &[usize]); 20] = [
     // above (the `retry_none_fail` group of `benches/failure.rs` times them).
     ("retry_ready/stream_plus_map_concurrent_retry", &[64]),
     ("retry_self_waking/stream_plus_map_concurrent_retry", &[64]),
+    // One `stage` boundary (buffer 64) over ready items, against a
+    // `futures::channel::mpsc::channel(64)` and a `join` by hand
+    // (`benches/stage.rs`, `boundary_ready_200k_buffer64`, times them).
+    ("stage_boundary/futures_mpsc_channel_join", &[64]),
+    ("stage_boundary/stream_plus_stage", &[64]),
+    // Four consumers on one thread (a `LocalPool`) sharing a channel that a
+    // producer task feeds: through `balance`, or the channel's own four
+    // receivers (`benches/fan.rs`, `balance_4_waiting_consumers_100k`, times
+    // it on tokio's multi-thread runtime). The "workers" column is the
+    // number of consumers.
+    ("balance_waiting/async_channel_4_receivers", &[4]),
+    ("balance_waiting/stream_plus_balance", &[4]),
     ("sample_burst/futures_time_sample", &[1]),
     ("sample_burst/stream_plus_sample", &[1]),
     // One observed point over ready items (`benches/observe.rs` times it).
@@ -88,6 +100,38 @@ fn sum<S: Stream<Item = u64>>(s: S) -> u64 {
 #[cfg(feature = "time")]
 fn backoff() -> stream_plus::Backoff {
     stream_plus::Backoff::fixed(Duration::from_millis(1))
+}
+
+/// `consumers` tasks on one thread, each summing a clone of `make(rx)`, where
+/// a producer task sends 0..N into a channel of 64 that `rx` receives.
+fn four_consumers<S>(consumers: usize, make: impl FnOnce(async_channel::Receiver<u64>) -> S) -> u64
+where
+    S: Stream<Item = u64> + Clone + 'static,
+{
+    use futures::task::LocalSpawnExt;
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = pool.spawner();
+    let (tx, rx) = async_channel::bounded::<u64>(64);
+    let shared = make(rx);
+    let sums: Vec<_> = (0..consumers)
+        .map(|_| {
+            let s = shared.clone();
+            spawner
+                .spawn_local_with_handle(s.fold(0u64, |a, x| ready(a.wrapping_add(x))))
+                .unwrap()
+        })
+        .collect();
+    drop(shared);
+    spawner
+        .spawn_local(async move {
+            for i in 0..black_box(N) {
+                tx.send(i).await.unwrap();
+            }
+        })
+        .unwrap();
+    pool.run_until(futures::future::join_all(sums))
+        .into_iter()
+        .fold(0, u64::wrapping_add)
 }
 
 /// Runs `kind` (one of KINDS) with `w` workers over N ready futures.
@@ -145,6 +189,24 @@ fn run(kind: &str, w: usize) -> u64 {
         "sample_burst/stream_plus_sample" => {
             sum(items.map(black_box).sample(Duration::from_nanos(1)))
         }
+        "stage_boundary/futures_mpsc_channel_join" => block_on(async {
+            let (mut tx, rx) = futures::channel::mpsc::channel(w);
+            let forward = async move {
+                let mut items = items.map(|x| Ok(x + 1));
+                futures::SinkExt::send_all(&mut tx, &mut items)
+                    .await
+                    .unwrap();
+            };
+            let consume = rx
+                .map(|x: u64| x - 1)
+                .fold(0u64, |a, x| ready(a.wrapping_add(x)));
+            futures::future::join(forward, consume).await.1
+        }),
+        "stage_boundary/stream_plus_stage" => {
+            sum(items.map(|x| x + 1).stage(w, |s| s.map(|x| x - 1)))
+        }
+        "balance_waiting/async_channel_4_receivers" => four_consumers(w, |rx| rx),
+        "balance_waiting/stream_plus_balance" => four_consumers(w, |rx| rx.balance()),
         "observe_ready/without_a_point" => sum(items.map(black_box)),
         "observe_ready/stream_plus_observe" => sum(items
             .map(black_box)

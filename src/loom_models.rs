@@ -53,7 +53,7 @@ fn recv<T>(rx: &mut Receiver<T>) -> Option<T> {
 }
 
 /// Pumps `items` into `tx` on a thread of its own until done.
-fn producer(tx: Sender<u32>, items: Vec<u32>) -> thread::JoinHandle<()> {
+fn producer(mut tx: Sender<u32>, items: Vec<u32>) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut items = pin!(stream::iter(items));
         block_on(poll_fn(|cx| {
@@ -97,7 +97,7 @@ fn channel_receiver_dropped() {
 #[test]
 fn channel_sender_dropped() {
     model(|| {
-        let (tx, mut rx) = channel::<u32>(1);
+        let (mut tx, mut rx) = channel::<u32>(1);
         let sending = thread::spawn(move || {
             let mut items = pin!(stream::iter([0u32, 1]).chain(stream::pending()));
             let waker = futures_util::task::noop_waker();
@@ -123,7 +123,7 @@ fn channel_sender_dropped() {
 #[test]
 fn channel_panic_hand_over() {
     model(|| {
-        let (tx, mut rx) = channel::<u32>(2);
+        let (mut tx, mut rx) = channel::<u32>(2);
         let sending = thread::spawn(move || {
             let mut items = pin!(stream::iter([0u32, 1]).map(|x| {
                 assert!(x == 0, "upstream boom");
@@ -144,7 +144,7 @@ fn channel_panic_hand_over() {
 use futures_util::StreamExt as _;
 
 /// Pumps `items` into `tx` on this thread, waiting for room as it must.
-fn pump(tx: Sender<u32>, items: Vec<u32>) {
+fn pump(mut tx: Sender<u32>, items: Vec<u32>) {
     let mut items = pin!(stream::iter(items));
     block_on(poll_fn(|cx| {
         tx.poll_pump(items.as_mut(), cx, Panics::HandOver)

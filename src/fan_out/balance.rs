@@ -8,7 +8,8 @@
 //! wakes every waiting clone in line order: a wake-up cannot say whether an
 //! item or the end came, so the first to poll takes the item and the others
 //! find nothing and wait again in their places, and the end reaches every
-//! one at once. Invariants: a clone that polled the source and found nothing
+//! one at once. (Waking only the first would let a clone busy elsewhere hold
+//! back every other, for items and for the end.) Invariants: a clone that polled the source and found nothing
 //! joins the line only if the wake-up count did not change since it read it
 //! before polling, or else polls again (no wake-up is slept through); a
 //! clone keeps its place in line until it takes an item, ends or is dropped;
@@ -46,23 +47,27 @@ struct Waiter {
 #[derive(Default)]
 struct Waiters {
     line: VecDeque<Waiter>,
-    // How many times the source has woken. A clone that saw it change between
-    // its poll of the source and taking its place in line polls again rather
-    // than sleep through that wake-up.
-    wakes: u64,
 }
 
 impl Waiters {
-    /// Wakes the waiters matching `pick` that were not woken already, in line order.
-    fn notify(&mut self, mut pick: impl FnMut(&Waiter) -> bool) -> Vec<Waker> {
-        let mut woken = Vec::new();
-        for waiter in self.line.iter_mut().filter(|w| !w.notified) {
-            if pick(waiter) {
-                waiter.notified = true;
-                woken.push(waiter.waker.clone());
-            }
-        }
-        woken
+    /// Marks every clone in line not woken yet as woken; their wakers, in line
+    /// order.
+    fn notify_all(&mut self) -> Vec<Waker> {
+        self.line
+            .iter_mut()
+            .filter(|w| !w.notified)
+            .map(|w| {
+                w.notified = true;
+                w.waker.clone()
+            })
+            .collect()
+    }
+
+    /// Marks the first clone in line not woken yet as woken; its waker.
+    fn notify_first(&mut self) -> Option<Waker> {
+        let waiter = self.line.iter_mut().find(|w| !w.notified)?;
+        waiter.notified = true;
+        Some(waiter.waker.clone())
     }
 }
 
@@ -72,13 +77,21 @@ struct Shared<S> {
     // The waker the source is polled with: it wakes every waiting clone.
     source_waker: Waker,
     next_id: AtomicU64,
+    // How many times the source has woken; it changes only under the lock of
+    // `waiters`. A clone that saw it change between its poll of the source
+    // and taking its place in line polls again rather than sleep through that
+    // wake-up.
+    wakes: Arc<AtomicU64>,
 }
 
 /// The source's waker. A wake-up cannot say whether an item or the end came,
 /// so every waiting clone is woken, in line order: the first to poll takes the
 /// item, the others find nothing and wait again in their places, and if it was
 /// the end, every one of them learns it at once.
-struct WakeAll(Arc<Mutex<Waiters>>);
+struct WakeAll {
+    waiters: Arc<Mutex<Waiters>>,
+    wakes: Arc<AtomicU64>,
+}
 
 impl Wake for WakeAll {
     fn wake(self: std::sync::Arc<Self>) {
@@ -87,9 +100,9 @@ impl Wake for WakeAll {
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
         let woken = {
-            let mut waiters = lock_ignoring_poison(&self.0);
-            waiters.wakes += 1;
-            waiters.notify(|_| true)
+            let mut waiters = lock_ignoring_poison(&self.waiters);
+            self.wakes.fetch_add(1, Ordering::AcqRel);
+            waiters.notify_all()
         };
         woken.into_iter().for_each(Waker::wake);
     }
@@ -116,7 +129,11 @@ impl<S> fmt::Debug for Balance<S> {
 impl<S: Stream> Balance<S> {
     pub(crate) fn new(stream: S) -> Self {
         let waiters = Arc::new(Mutex::new(Waiters::default()));
-        let source_waker = Waker::from(std::sync::Arc::new(WakeAll(waiters.clone())));
+        let wakes = Arc::new(AtomicU64::new(0));
+        let source_waker = Waker::from(std::sync::Arc::new(WakeAll {
+            waiters: waiters.clone(),
+            wakes: wakes.clone(),
+        }));
         let shared = Arc::new(Shared {
             source: Mutex::new(Source {
                 stream: Box::pin(stream),
@@ -125,6 +142,7 @@ impl<S: Stream> Balance<S> {
             waiters,
             source_waker,
             next_id: AtomicU64::new(1),
+            wakes,
         });
         Self {
             shared,
@@ -142,9 +160,10 @@ impl<S> Balance<S> {
     /// The source may have more ready without waking again: let the first
     /// waiter not woken yet look.
     fn pass_on(&self) {
-        let mut first = true;
-        let woken = self.lock_waiters().notify(|_| std::mem::take(&mut first));
-        woken.into_iter().for_each(Waker::wake);
+        let woken = self.lock_waiters().notify_first();
+        if let Some(waker) = woken {
+            waker.wake();
+        }
     }
 }
 
@@ -167,7 +186,7 @@ impl<S: Stream> Stream for Balance<S> {
         if self.done {
             return Poll::Ready(None);
         }
-        let wakes_before = self.lock_waiters().wakes;
+        let wakes_before = self.shared.wakes.load(Ordering::Acquire);
         let polled = {
             let mut source = super::lock_panicking_if_poisoned(&self.shared.source, "balance");
             if source.done {
@@ -185,8 +204,16 @@ impl<S: Stream> Stream for Balance<S> {
         match polled {
             Poll::Ready(Some(item)) => {
                 // Served: out of the line; the others keep their places.
-                self.lock_waiters().line.retain(|w| w.id != id);
-                self.pass_on();
+                let woken = {
+                    let mut waiters = self.lock_waiters();
+                    if let Some(at) = waiters.line.iter().position(|w| w.id == id) {
+                        waiters.line.remove(at);
+                    }
+                    waiters.notify_first()
+                };
+                if let Some(waker) = woken {
+                    waker.wake();
+                }
                 Poll::Ready(Some(item))
             }
             Poll::Ready(None) => {
@@ -198,7 +225,7 @@ impl<S: Stream> Stream for Balance<S> {
             }
             Poll::Pending => {
                 let mut waiters = self.lock_waiters();
-                if waiters.wakes != wakes_before {
+                if self.shared.wakes.load(Ordering::Acquire) != wakes_before {
                     // The source woke after we polled it: look again.
                     drop(waiters);
                     cx.waker().wake_by_ref();

@@ -12,6 +12,13 @@
 //! Every field, wakers included, sits under one mutex: a side that finds
 //! nothing to do registers its waker under the same lock it checked the state
 //! with, so no wake-up can be lost. Wakers are woken after the lock is released.
+//!
+//! Two of the fields are mirrored in atomics, written under the lock and read
+//! by the sender without it: whether an item is in hand, and whether the
+//! receiver is gone. So a sender woken for room takes the lock once per item
+//! (to queue it), not twice. It registers its waker under that lock, and
+//! otherwise only when its registration may be gone (the receiver takes it
+//! when it frees the hand) or its waker changed.
 
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -20,7 +27,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
 
-use crate::util::sync::{lock_ignoring_poison, Arc, Mutex, MutexGuard};
+use crate::util::sync::{lock_ignoring_poison, Arc, AtomicBool, Mutex, MutexGuard, Ordering};
 use crate::util::Budget;
 
 type Payload = Box<dyn Any + Send + 'static>;
@@ -28,6 +35,10 @@ type Payload = Box<dyn Any + Send + 'static>;
 struct Shared<T> {
     state: Mutex<State<T>>,
     capacity: usize,
+    // `state.hand.is_some()` and `state.receiver_gone`, as last written under
+    // the lock.
+    hand_full: AtomicBool,
+    receiver_gone: AtomicBool,
 }
 
 struct State<T> {
@@ -70,10 +81,13 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             sender: None,
         }),
         capacity,
+        hand_full: AtomicBool::new(false),
+        receiver_gone: AtomicBool::new(false),
     });
     (
         Sender {
             shared: shared.clone(),
+            registered: None,
         },
         Receiver {
             shared,
@@ -95,6 +109,10 @@ pub(crate) enum Panics {
 /// the items already sent.
 pub(crate) struct Sender<T> {
     shared: Arc<Shared<T>>,
+    // The waker last registered in `state.sender`, while it is known to be
+    // there: `None` once the receiver may have taken it (after the sender put
+    // an item in hand).
+    registered: Option<Waker>,
 }
 
 impl<T> Sender<T> {
@@ -123,7 +141,7 @@ impl<T> Sender<T> {
     /// the receiver is gone. `Pending` with a wake-up arranged: by upstream, by
     /// the receiver making room, or by the budget.
     pub(crate) fn poll_pump<St>(
-        &self,
+        &mut self,
         mut stream: Pin<&mut St>,
         cx: &mut Context<'_>,
         panics: Panics,
@@ -131,15 +149,16 @@ impl<T> Sender<T> {
     where
         St: Stream<Item = T>,
     {
-        {
-            let mut state = self.lock();
+        if self.shared.receiver_gone.load(Ordering::Acquire) {
+            return Poll::Ready(());
+        }
+        if self.shared.hand_full.load(Ordering::Acquire) {
+            let mut state = lock_ignoring_poison(&self.shared.state);
             if state.receiver_gone {
                 return Poll::Ready(());
             }
-            // Also while upstream is what we wait for: the receiver's drop
-            // must reach us then too.
-            register(&mut state.sender, cx.waker());
             if state.hand.is_some() {
+                register(&mut state.sender, cx.waker());
                 return Poll::Pending;
             }
         }
@@ -161,13 +180,29 @@ impl<T> Sender<T> {
                     self.close(None);
                     return Poll::Ready(());
                 }
-                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Pending) => {
+                    // Also while upstream is what we wait for: the receiver's
+                    // drop must reach us then too.
+                    if !self
+                        .registered
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                    {
+                        let mut state = lock_ignoring_poison(&self.shared.state);
+                        if state.receiver_gone {
+                            return Poll::Ready(());
+                        }
+                        register(&mut state.sender, cx.waker());
+                        self.registered = Some(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
                 Err(payload) => {
                     self.close(Some(payload));
                     return Poll::Ready(());
                 }
             };
-            let mut state = self.lock();
+            let mut state = lock_ignoring_poison(&self.shared.state);
             if state.receiver_gone {
                 drop(state);
                 drop(item); // outside the lock: an item's Drop may do anything
@@ -177,9 +212,20 @@ impl<T> Sender<T> {
                 state.items.push_back(item);
             } else {
                 state.hand = Some(item);
-                register(&mut state.sender, cx.waker());
+                self.shared.hand_full.store(true, Ordering::Release);
             }
+            register(&mut state.sender, cx.waker());
             let full = state.hand.is_some();
+            // The receiver takes the registration when it frees the hand.
+            if full {
+                self.registered = None;
+            } else if !self
+                .registered
+                .as_ref()
+                .is_some_and(|w| w.will_wake(cx.waker()))
+            {
+                self.registered = Some(cx.waker().clone());
+            }
             let receiver = state.receiver.take();
             drop(state);
             wake(receiver);
@@ -195,7 +241,11 @@ impl<T> Drop for Sender<T> {
         // The item in hand was never sent: it goes with the sender (a
         // `decouple` driver dropped early), and the receiver ends after the
         // items queued before.
-        let hand = self.lock().hand.take();
+        let hand = {
+            let mut state = self.lock();
+            self.shared.hand_full.store(false, Ordering::Release);
+            state.hand.take()
+        };
         drop(hand);
         self.close(None);
     }
@@ -230,13 +280,21 @@ impl<T> Receiver<T> {
         let item = match state.items.pop_front() {
             Some(item) => {
                 // Room in the queue: what was in hand moves in behind.
-                let hand = state.hand.take();
-                let freed = hand.is_some();
-                state.items.extend(hand);
+                let freed = match state.hand.take() {
+                    Some(hand) => {
+                        state.items.push_back(hand);
+                        self.shared.hand_full.store(false, Ordering::Release);
+                        true
+                    }
+                    None => false,
+                };
                 (item, freed)
             }
             None => match state.hand.take() {
-                Some(item) => (item, true),
+                Some(item) => {
+                    self.shared.hand_full.store(false, Ordering::Release);
+                    (item, true)
+                }
                 None if state.closed => {
                     let panic = state.panic.take();
                     drop(state);
@@ -287,6 +345,8 @@ impl<T> Drop for Receiver<T> {
         let (items, hand, sender) = {
             let mut state = lock_ignoring_poison(&self.shared.state);
             state.receiver_gone = true;
+            self.shared.receiver_gone.store(true, Ordering::Release);
+            self.shared.hand_full.store(false, Ordering::Release);
             (
                 std::mem::take(&mut state.items),
                 state.hand.take(),

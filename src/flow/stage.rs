@@ -159,7 +159,11 @@ impl<Prev: PollDrivers, St: Stream> PollDrivers for StageDrivers<Prev, St> {
         // Upstream stages first: what they send wakes the stages after them,
         // which then run in this same pass.
         let before = this.prev.poll_woken();
-        if *this.finished || !this.wake.woken.swap(false, Ordering::AcqRel) {
+        // A load first: a driver not woken costs no read-modify-write.
+        if *this.finished
+            || !this.wake.woken.load(Ordering::Acquire)
+            || !this.wake.woken.swap(false, Ordering::AcqRel)
+        {
             return before;
         }
         let mut cx = Context::from_waker(this.waker);
@@ -284,11 +288,13 @@ impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
         let Some(pipeline) = this.pipeline.as_mut().as_pin_mut() else {
             return Poll::Ready(None);
         };
-        // Registered before any driver's flag is read, so a driver woken from
-        // now on wakes this task (or is seen below).
-        this.task.waker.register(cx.waker());
         let mut pipeline = pipeline.project();
         let mut round = 0;
+        // The task's waker is registered only before `Pending`, and the
+        // drivers' flags are read once more after that: a driver woken from
+        // then on wakes this task, one woken before is seen. A poll that
+        // yields an item registers nothing (the consumer polls again).
+        let mut registered = false;
         loop {
             this.task.polling.swap(true, Ordering::Relaxed);
             // The drivers are not the upstream of whatever observed point wraps
@@ -308,16 +314,25 @@ impl<D: PollDrivers, S: Stream> Stream for Staged<D, S> {
                 Poll::Ready(Some(item)) => return Poll::Ready(Some(item)),
                 Poll::Pending if self_woken => {
                     // Yield to the executor, as the poll budget asks.
-                    this.task.waker.wake();
+                    cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                Poll::Pending if !pipeline.drivers.any_woken() => return Poll::Pending,
+                Poll::Pending if !pipeline.drivers.any_woken() => {
+                    if registered {
+                        return Poll::Pending;
+                    }
+                    this.task.waker.register(cx.waker());
+                    registered = true;
+                    if !pipeline.drivers.any_woken() {
+                        return Poll::Pending;
+                    }
+                }
                 // Woken during this poll (room in a channel, an item for the
                 // stage after): go round again rather than through the executor.
                 Poll::Pending => {
                     round += 1;
                     if round == ROUNDS {
-                        this.task.waker.wake();
+                        cx.waker().wake_by_ref();
                         return Poll::Pending;
                     }
                 }
