@@ -37,7 +37,7 @@ const W: [usize; 4] = [1, 8, 64, 1024];
 /// self-waking ones (`Pending` 0-2 times) at 64 workers (also keyed), and `sample` draining
 /// a ready burst (the "workers" column is 1 there; each item goes through
 /// `black_box` so that neither side's drain loop can be folded away).
-const KINDS: [(&str, &[usize]); 24] = [
+const KINDS: [(&str, &[usize]); 26] = [
     ("ordered/futures_buffered", &W),
     ("ordered/fb_buffered_ordered", &W),
     ("ordered/stream_plus_map_concurrent", &W),
@@ -60,9 +60,12 @@ const KINDS: [(&str, &[usize]); 24] = [
         "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered",
         &[64],
     ),
-    // Retrying maps when nothing fails: ours only, against the plain maps
-    // above (the `retry_none_fail` group of `benches/failure.rs` times them).
+    // Retrying maps when nothing fails, against `map_concurrent` on the same
+    // always-succeeding futures, unwrapped by the same `map` (the
+    // `retry_none_fail` group of `benches/failure.rs` times them).
+    ("retry_ready/baseline_map_concurrent", &[64]),
     ("retry_ready/stream_plus_map_concurrent_retry", &[64]),
+    ("retry_self_waking/baseline_map_concurrent", &[64]),
     ("retry_self_waking/stream_plus_map_concurrent_retry", &[64]),
     // One `stage` boundary (buffer 64) over ready items, against a
     // `futures::channel::mpsc::channel(64)` and a `join` by hand
@@ -168,6 +171,15 @@ fn run(kind: &str, w: usize) -> u64 {
         "keyed_self_waking/stream_plus_map_concurrent_by_key_unordered" => {
             sum(items.map_concurrent_by_key_unordered(w, |i| i % 256, self_waking))
         }
+        "retry_ready/baseline_map_concurrent" => sum(items
+            .map_concurrent(w, |i| ready(Ok::<u64, ()>(i)))
+            .map(|r| r.unwrap_or(0))),
+        "retry_self_waking/baseline_map_concurrent" => sum(items
+            .map_concurrent(w, |i| {
+                let f = self_waking(i);
+                async move { Ok::<u64, ()>(f.await) }
+            })
+            .map(|r| r.unwrap_or(0))),
         #[cfg(feature = "time")]
         "retry_ready/stream_plus_map_concurrent_retry" => sum(items
             .map_concurrent_retry(w, backoff(), |i| ready(Ok::<u64, ()>(*i)))

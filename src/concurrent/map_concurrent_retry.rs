@@ -10,9 +10,10 @@
 //! and a dead letter can hand it back), its sequence number and its attempts.
 //! A running attempt is tagged with its entry's index; an entry backing off is
 //! in `backing_off` with its due instant, and one timer is armed at the
-//! earliest of them. Within a poll, every woken attempt is polled first;
-//! then a free worker goes to the earliest due retry (in input order) before
-//! a new upstream item.
+//! earliest of them. A poll hands out an output that is already queued;
+//! only when none is does it poll every woken attempt. Then a free worker
+//! goes to the earliest due retry (in input order) before a new upstream
+//! item.
 
 use core::fmt;
 use core::pin::Pin;
@@ -52,6 +53,8 @@ struct Retrying<Item, Fut: TryFuture, O> {
     clock: Clock,
     timer: Timer,
     workers: usize,
+    // `2 x workers`: items taken from upstream and not yet yielded.
+    max_held: usize,
     next_in: u64,
     yielded: u64,
     upstream_done: bool,
@@ -84,6 +87,7 @@ where
             timer: clock.timer(),
             clock,
             workers,
+            max_held: workers.saturating_mul(2),
             next_in: 0,
             yielded: 0,
             upstream_done: false,
@@ -223,6 +227,7 @@ where
     /// while fewer than `2 x workers` are held (unless upstream already
     /// returned `Pending` in this poll: it has our waker). Returns whether an
     /// attempt was started that is still running.
+    #[inline(always)]
     fn fill<St, F, P>(
         &mut self,
         mut stream: Pin<&mut St>,
@@ -243,10 +248,7 @@ where
                 self.start(f, retry_if, at);
                 continue;
             }
-            if *upstream_waits
-                || self.upstream_done
-                || self.held() >= self.workers.saturating_mul(2)
-            {
+            if *upstream_waits || self.upstream_done || self.held() >= self.max_held {
                 break;
             }
             if pulled == POLL_BUDGET {
@@ -313,15 +315,23 @@ where
         // Our waker is registered with the attempts only before `Pending`.
         let mut registered = false;
         loop {
-            // Every woken attempt first.
-            self.poll_running(retry_if);
-            if let Some(out) = self.outputs.pop() {
-                self.yielded += 1;
-                // Eager refill before the consumer gets the output.
-                self.fill(stream.as_mut(), f, retry_if, &mut upstream_waits, cx);
-                return Poll::Ready(Some(out));
+            // An output that is here goes out first: the attempts woken
+            // meanwhile keep their marks for the next poll, so a round of
+            // wake-ups is taken once per batch of outputs, not once per output.
+            let mut out = self.outputs.pop();
+            if out.is_none() {
+                self.poll_running(retry_if);
+                out = self.outputs.pop();
             }
+            if out.is_some() {
+                self.yielded += 1;
+            }
+            // With an output in hand, the eager refill before the consumer
+            // gets it.
             let started = self.fill(stream.as_mut(), f, retry_if, &mut upstream_waits, cx);
+            if out.is_some() {
+                return Poll::Ready(out);
+            }
             // Finished at once, or started and perhaps woken already: look again.
             let again = self.outputs.ready() || started
                 // A due retry matters only to a free worker; a busy one's end
