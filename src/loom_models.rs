@@ -193,6 +193,29 @@ fn balance_dropped_waiter_loses_nothing() {
     });
 }
 
+/// `balance`: two clones each take one item and then stay busy (they keep
+/// their handles and never poll again): a clone that takes an item wakes
+/// nobody, so this checks that no item is stranded while the other waits.
+#[test]
+fn balance_a_take_strands_nothing_for_a_waiting_clone() {
+    model(|| {
+        let (tx, rx) = channel(2);
+        let mut a = rx.balance();
+        let mut b = a.clone();
+        let other = thread::spawn(move || {
+            let got = next(&mut b);
+            (got, b)
+        });
+        pump(tx, vec![1, 2]);
+        let mine = next(&mut a);
+        let (theirs, b) = other.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [Some(1), Some(2)]);
+        drop((a, b));
+    });
+}
+
 /// `broadcast`: consumer `b` on another thread while this one feeds the
 /// source and then drains consumer `a`, capacity 1: each sees every item in
 /// order, and both end.

@@ -9,14 +9,18 @@
 //! item or the end came, so the first to poll takes the item and the others
 //! find nothing and wait again in their places, and the end reaches every
 //! one at once. (Waking only the first would let a clone busy elsewhere hold
-//! back every other, for items and for the end.) Invariants: a clone that polled the source and found nothing
-//! joins the line only if the wake-up count did not change since it read it
-//! before polling, or else polls again (no wake-up is slept through); a
-//! clone keeps its place in line until it takes an item, ends or is dropped;
-//! a clone that takes an item passes a wake-up to the first clone not woken
-//! yet (the source may have more ready without waking again), and so does a
-//! clone dropped while woken, so an item is never stranded. Clones hold no
-//! items, so none is lost. The loom models `balance_*` check the hand-offs.
+//! back every other, for items and for the end.) Invariants: a clone that
+//! polled the source and found nothing joins the line only if the wake-up
+//! count did not change since it read it before polling, or else polls again
+//! (no wake-up is slept through); a clone keeps its place in line until it
+//! takes an item, ends or is dropped. So every clone in line either was woken
+//! by the source's latest wake-up or polled the source after it and found
+//! nothing (and the source then has our waker): an item is never stranded
+//! while a clone waits, and a clone that takes an item wakes nobody and,
+//! unless it was in line, takes no lock but the source's. A clone dropped
+//! while woken passes its wake-up on to the first clone not woken yet.
+//! Clones hold no items, so none is lost. The loom models `balance_*` check
+//! the hand-offs.
 
 use core::fmt;
 use core::pin::Pin;
@@ -114,6 +118,9 @@ impl Wake for WakeAll {
 pub struct Balance<S> {
     shared: Arc<Shared<S>>,
     id: u64,
+    // Whether this clone may be in the line (false: it is not), so a clone
+    // that takes item after item never searches the line.
+    queued: bool,
     done: bool,
 }
 
@@ -147,6 +154,7 @@ impl<S: Stream> Balance<S> {
         Self {
             shared,
             id: 0,
+            queued: false,
             done: false,
         }
     }
@@ -174,6 +182,7 @@ impl<S> Clone for Balance<S> {
         Self {
             shared: self.shared.clone(),
             id,
+            queued: false,
             done: self.done,
         }
     }
@@ -204,15 +213,12 @@ impl<S: Stream> Stream for Balance<S> {
         match polled {
             Poll::Ready(Some(item)) => {
                 // Served: out of the line; the others keep their places.
-                let woken = {
+                if self.queued {
+                    self.queued = false;
                     let mut waiters = self.lock_waiters();
                     if let Some(at) = waiters.line.iter().position(|w| w.id == id) {
                         waiters.line.remove(at);
                     }
-                    waiters.notify_first()
-                };
-                if let Some(waker) = woken {
-                    waker.wake();
                 }
                 Poll::Ready(Some(item))
             }
@@ -224,12 +230,19 @@ impl<S: Stream> Stream for Balance<S> {
                 Poll::Ready(None)
             }
             Poll::Pending => {
+                let queued = self.queued;
                 let mut waiters = self.lock_waiters();
                 if self.shared.wakes.load(Ordering::Acquire) != wakes_before {
                     // The source woke after we polled it: look again.
                     drop(waiters);
                     cx.waker().wake_by_ref();
-                } else if let Some(waiter) = waiters.line.iter_mut().find(|w| w.id == id) {
+                    return Poll::Pending;
+                }
+                let place = match queued {
+                    true => waiters.line.iter_mut().find(|w| w.id == id),
+                    false => None,
+                };
+                if let Some(waiter) = place {
                     // Already in line: keep the place.
                     waiter.waker.clone_from(cx.waker());
                     waiter.notified = false;
@@ -240,6 +253,8 @@ impl<S: Stream> Stream for Balance<S> {
                         notified: false,
                     });
                 }
+                drop(waiters);
+                self.queued = true;
                 Poll::Pending
             }
         }
