@@ -120,14 +120,23 @@ where
         let room = (*self.workers - self.running.len()).min(slots);
         let (f, running, next_in) = (&mut *self.f, &mut *self.running, &mut *self.next_in);
         let reorder = &mut *self.reorder;
-        pull(self.stream.as_mut(), self.upstream_done, cx, room, |item| {
-            let seq = *next_in;
-            *next_in += 1;
-            if let Poll::Ready((seq, out)) = running.start(|| Indexed::new(seq, f(item))) {
-                reorder.insert(seq, out);
-            }
-            true
-        });
+        // `inline(always)` as in `MapConcurrentUnordered::take_work`: without
+        // it the item path is two calls.
+        pull(
+            self.stream.as_mut(),
+            self.upstream_done,
+            cx,
+            room,
+            #[inline(always)]
+            |item| {
+                let seq = *next_in;
+                *next_in += 1;
+                if let Poll::Ready((seq, out)) = running.start(|| Indexed::new(seq, f(item))) {
+                    reorder.insert(seq, out);
+                }
+                true
+            },
+        );
     }
 }
 

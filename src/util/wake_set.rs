@@ -197,6 +197,7 @@ impl WakeSet {
 
     /// Takes the bits set since the last round into `local`, and lists the
     /// words that got some in `round`. Returns whether there were any.
+    #[inline]
     pub(crate) fn take_round(&mut self) -> bool {
         self.round.clear();
         self.cursor = 0;
@@ -206,9 +207,16 @@ impl WakeSet {
                 self.round.push(0);
             }
         }
-        if self.shared.summary.load(Ordering::Relaxed) == 0 {
-            return !self.round.is_empty();
+        if self.shared.summary.load(Ordering::Relaxed) != 0 {
+            self.take_later_words();
         }
+        !self.round.is_empty()
+    }
+
+    /// The part of [`take_round`](Self::take_round) for the words past the
+    /// first (more than 64 slots).
+    #[inline(never)]
+    fn take_later_words(&mut self) {
         // The summary is cleared before the words: a bit set after a word was
         // taken sets the summary again (its word was empty), so it is seen in
         // the next round.
@@ -224,7 +232,6 @@ impl WakeSet {
                 }
             }
         }
-        !self.round.is_empty()
     }
 }
 
