@@ -11,14 +11,19 @@
 //!
 //! Every field, wakers included, sits under one mutex: a side that finds
 //! nothing to do registers its waker under the same lock it checked the state
-//! with, so no wake-up can be lost. Wakers are woken after the lock is released.
+//! with, so no wake-up can be lost. Wakers are woken after the lock is
+//! released, but for one: the receiver that frees the hand wakes the sender
+//! by reference under the lock and leaves it registered, so a sender that
+//! fills the queue again item after item registers (clones) its waker once,
+//! not once per item. (A waker's `wake` never takes this channel's lock: it
+//! schedules a task, or marks a driver of `stage` as woken.)
 //!
 //! Two of the fields are mirrored in atomics, written under the lock and read
 //! by the sender without it: whether an item is in hand, and whether the
 //! receiver is gone. So a sender woken for room takes the lock once per item
 //! (to queue it), not twice. It registers its waker under that lock, and
-//! otherwise only when its registration may be gone (the receiver takes it
-//! when it frees the hand) or its waker changed.
+//! otherwise only when its waker changed or its registration may be gone
+//! (the receiver takes it only when it is dropped).
 
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
@@ -59,6 +64,22 @@ fn register(slot: &mut Option<Waker>, waker: &Waker) {
     match slot {
         Some(old) if old.will_wake(waker) => {}
         _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// Whether `waker` is the one the sender last registered.
+#[inline]
+fn is_registered(registered: &Option<Waker>, waker: &Waker) -> bool {
+    registered.as_ref().is_some_and(|w| w.will_wake(waker))
+}
+
+/// Registers the sender's `waker` (under the lock) unless it is the one
+/// registered already; `registered` is the sender's copy.
+#[inline]
+fn register_sender<T>(registered: &mut Option<Waker>, state: &mut State<T>, waker: &Waker) {
+    if !is_registered(registered, waker) {
+        register(&mut state.sender, waker);
+        *registered = Some(waker.clone());
     }
 }
 
@@ -109,9 +130,8 @@ pub(crate) enum Panics {
 /// the items already sent.
 pub(crate) struct Sender<T> {
     shared: Arc<Shared<T>>,
-    // The waker last registered in `state.sender`, while it is known to be
-    // there: `None` once the receiver may have taken it (after the sender put
-    // an item in hand).
+    // The waker last registered in `state.sender` (which stays there until
+    // the receiver is dropped).
     registered: Option<Waker>,
 }
 
@@ -158,7 +178,7 @@ impl<T> Sender<T> {
                 return Poll::Ready(());
             }
             if state.hand.is_some() {
-                register(&mut state.sender, cx.waker());
+                register_sender(&mut self.registered, &mut state, cx.waker());
                 return Poll::Pending;
             }
         }
@@ -183,17 +203,12 @@ impl<T> Sender<T> {
                 Ok(Poll::Pending) => {
                     // Also while upstream is what we wait for: the receiver's
                     // drop must reach us then too.
-                    if !self
-                        .registered
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
+                    if !is_registered(&self.registered, cx.waker()) {
                         let mut state = lock_ignoring_poison(&self.shared.state);
                         if state.receiver_gone {
                             return Poll::Ready(());
                         }
-                        register(&mut state.sender, cx.waker());
-                        self.registered = Some(cx.waker().clone());
+                        register_sender(&mut self.registered, &mut state, cx.waker());
                     }
                     return Poll::Pending;
                 }
@@ -214,18 +229,8 @@ impl<T> Sender<T> {
                 state.hand = Some(item);
                 self.shared.hand_full.store(true, Ordering::Release);
             }
-            register(&mut state.sender, cx.waker());
+            register_sender(&mut self.registered, &mut state, cx.waker());
             let full = state.hand.is_some();
-            // The receiver takes the registration when it frees the hand.
-            if full {
-                self.registered = None;
-            } else if !self
-                .registered
-                .as_ref()
-                .is_some_and(|w| w.will_wake(cx.waker()))
-            {
-                self.registered = Some(cx.waker().clone());
-            }
             let receiver = state.receiver.take();
             drop(state);
             wake(receiver);
@@ -311,10 +316,14 @@ impl<T> Receiver<T> {
             },
         };
         let (item, freed) = item;
-        // The sender waits for room only while it has an item in hand.
-        let sender = if freed { state.sender.take() } else { None };
+        // The sender waits for room only while it has an item in hand. Woken
+        // by reference, under the lock: it stays registered (module docs).
+        if freed {
+            if let Some(sender) = &state.sender {
+                sender.wake_by_ref();
+            }
+        }
         drop(state);
-        wake(sender);
         Poll::Ready(Some(item))
     }
 
