@@ -244,11 +244,13 @@ where
         let before = self.running.len();
         let mut pulled = 0u32;
         while self.running.len() < self.workers {
-            if let Some(at) = self.due_retry() {
-                self.start(f, retry_if, at);
-                continue;
+            if !self.backing_off.is_empty() {
+                if let Some(at) = self.due_retry() {
+                    self.start(f, retry_if, at);
+                    continue;
+                }
             }
-            if *upstream_waits || self.upstream_done || self.held() >= self.max_held {
+            if self.held() >= self.max_held || *upstream_waits || self.upstream_done {
                 break;
             }
             if pulled == POLL_BUDGET {
