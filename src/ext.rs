@@ -819,6 +819,13 @@ pub trait StreamExtPlus: Stream {
     /// clone, so dropping a waiting clone loses nothing. All clones end when the
     /// source ends. `Balance` is `Send` when the source and its items are.
     ///
+    /// Each wake-up of the source wakes every clone waiting then (a wake-up
+    /// cannot say whether an item or the end came, and the end must reach
+    /// every clone at once): the first to poll takes the item, the others find
+    /// nothing and wait again in their places. So over a source whose items
+    /// arrive one by one, each item costs a poll of every waiting clone; a
+    /// clone that takes items back to back costs one lock per item.
+    ///
     /// # Examples
     ///
     /// ```
