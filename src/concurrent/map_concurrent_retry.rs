@@ -205,6 +205,7 @@ where
     }
 
     /// The due retry that goes first (the earliest in input order), if any.
+    #[inline]
     fn due_retry(&mut self) -> Option<usize> {
         if self.backing_off.is_empty() {
             return None;
@@ -244,11 +245,9 @@ where
         let before = self.running.len();
         let mut pulled = 0u32;
         while self.running.len() < self.workers {
-            if !self.backing_off.is_empty() {
-                if let Some(at) = self.due_retry() {
-                    self.start(f, retry_if, at);
-                    continue;
-                }
+            if let Some(at) = self.due_retry() {
+                self.start(f, retry_if, at);
+                continue;
             }
             if self.held() >= self.max_held || *upstream_waits || self.upstream_done {
                 break;

@@ -238,9 +238,10 @@ impl<S: Stream> Stream for Balance<S> {
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
-                let place = match queued {
-                    true => waiters.line.iter_mut().find(|w| w.id == id),
-                    false => None,
+                let place = if queued {
+                    waiters.line.iter_mut().find(|w| w.id == id)
+                } else {
+                    None
                 };
                 if let Some(waiter) = place {
                     // Already in line: keep the place.
